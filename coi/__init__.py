@@ -1,0 +1,1 @@
+"""The coi command line and settings."""

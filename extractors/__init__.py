@@ -1,0 +1,1 @@
+"""Field extraction from words and ruled lines: labels, sections, values, confidence."""

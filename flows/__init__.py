@@ -1,0 +1,1 @@
+"""Prefect flows: thin wrappers adding retries, concurrency and schedules."""
