@@ -1,17 +1,89 @@
-"""One file in, one DocumentResult out.  Never raises for bad input.  (stub; being written)"""
+"""One file in, one DocumentResult out: sniff, open, read each page, extract.
+
+Never raises for a bad document: an unreadable file ends as status ``failed`` with a message
+a person can act on; a bad page is a page error while the other pages are read.  Only a
+missing dependency (tesseract not installed) or a transient failure (a tesseract timeout)
+escapes, because those are not the document's fault and a retry or a fix can succeed.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.types import DocumentResult
+from extractors.certificate import extract
+from pipeline.errors import InputError
+from pipeline.load import open_document
+from pipeline.page import scanned_page, text_page
+from pipeline.sniff import sha256_file, sniff_file
+from pipeline.types import DocumentResult, PageContent
 
 
-def process_file(path: str | Path) -> DocumentResult:
+@dataclass(frozen=True)
+class Options:
+    max_pages: int = 50
+    page_timeout: float = 120.0
+
+
+def process_file(path: str | Path, options: Options | None = None) -> DocumentResult:
+    opts = options or Options()
     p = Path(path)
-    data = p.read_bytes()
-    return DocumentResult(
-        file=p.name, path=str(p), sha256=hashlib.sha256(data).hexdigest(), media_type=None,
-        pages=0, status="failed", error="pipeline not implemented yet",
-    )
+    t0 = time.perf_counter()
+    result = DocumentResult(file=p.name, path=str(p), sha256="", media_type=None, pages=0,
+                            status="failed")
+    try:
+        result.sha256 = sha256_file(p)
+        result.media_type = sniff_file(p)
+        opened = open_document(p, result.media_type, max_pages=opts.max_pages,
+                               timeout=opts.page_timeout)
+        result.pages = opened.total_pages
+        pages = _read_pages(opened.pages, result, opts)
+        result.timings["read"] = round(time.perf_counter() - t0, 4)
+    except InputError as exc:
+        result.error = exc.message
+        return result
+    except OSError as exc:
+        result.error = f"the file cannot be read: {exc.strerror or exc}"
+        return result
+    if not pages:
+        result.error = "no page could be read: " + "; ".join(
+            f"page {n}: {e}" for n, e in sorted(result.page_errors.items()))
+        return result
+    t1 = time.perf_counter()
+    extraction = extract(pages)
+    result.page_kinds = {pg.number: pg.kind for pg in pages}
+    result.timings["extract"] = round(time.perf_counter() - t1, 4)
+    result.timings["total"] = round(time.perf_counter() - t0, 4)
+    if opened.capped:
+        result.page_errors[opts.max_pages + 1] = (
+            f"only the first {opts.max_pages} of {opened.total_pages} pages were read")
+    if extraction is None:
+        result.status = "not_a_certificate"
+        result.error = "no ACORD 25 certificate of liability insurance was found in the document"
+        return result
+    result.status = "processed"
+    result.extraction = extraction
+    return result
+
+
+def _read_pages(sources, result: DocumentResult, opts: Options) -> list[PageContent]:
+    pages: list[PageContent] = []
+    for src in sources:
+        if src.error:
+            result.page_errors[src.number] = src.error
+            continue
+        t = time.perf_counter()
+        try:
+            if src.words is not None:
+                page = text_page(src)
+            else:
+                page = scanned_page(src, timeout=opts.page_timeout)
+        except InputError as exc:
+            result.page_errors[src.number] = exc.message
+            continue
+        for step, secs in page.timings.items():
+            result.timings[f"p{src.number}.{step}"] = secs
+        result.timings[f"p{src.number}"] = round(time.perf_counter() - t, 4)
+        pages.append(page)
+    return pages

@@ -85,6 +85,7 @@ class PageContent:
     # as check boxes.  None for text-layer pages.  Never persisted.
     image: Any = None
     error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
 
 
 @dataclass

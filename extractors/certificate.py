@@ -1,0 +1,64 @@
+"""Pages in, one certificate's fields out: the extractors' single entry point."""
+
+from __future__ import annotations
+
+from extractors import normalize as nz
+from extractors.classify import classify
+from extractors.fields import Collector, join_words, region_lines
+from extractors.header import read_bottom, read_header
+from extractors.layout import PageLayout, build_layout
+from extractors.policies import read_coverages
+from extractors.validate import assign_status, cross_check
+from pipeline.types import Extraction, PageContent
+
+
+def layouts(pages: list[PageContent]) -> list[PageLayout]:
+    """Build each page's layout and set its kind."""
+    out = []
+    for page in pages:
+        layout = build_layout(page)
+        page.kind = classify(layout)  # type: ignore[assignment]
+        out.append(layout)
+    return out
+
+
+def remarks_lines(layout: PageLayout) -> list[str]:
+    """The text of an ACORD 101's remarks box."""
+    page = layout.page
+    starts = [h.y1 for lid in ("REMARKS_SCHEDULE_TO", "REMARKS", "REMARKS_TITLE")
+              for h in layout.all(lid)]
+    if not starts:
+        return []
+    top = max(starts)
+    # The "FORM TITLE: CERTIFICATE OF LIABILITY INSURANCE" line belongs to the header.
+    titles = [h.y1 for h in layout.all("TITLE") if h.y0 <= top + 3 * h.height]
+    top = max([top, *titles])
+    feet = [h.y0 for lid in ("FORM_ACORD101", "COPYRIGHT") for h in layout.all(lid) if h.y0 > top]
+    bottom = min(feet) if feet else page.height
+    return [join_words(line) for line in region_lines(layout, 0, top + 2, page.width,
+                                                       bottom - 2, exclude=set())]
+
+
+def extract(pages: list[PageContent]) -> Extraction | None:
+    """Fields of the first ACORD 25 among the pages (None when there is none)."""
+    lays = layouts(pages)
+    main = next((lay for lay in lays if lay.page.kind == "acord25"), None)
+    if main is None:
+        return None
+    col = Collector(page=main.page.number)
+    read_header(main, col)
+    read_coverages(main, col)
+    read_bottom(main, col)
+    extra = [line for lay in lays if lay.page.kind == "acord101" for line in remarks_lines(lay)]
+    if extra:
+        desc = col.fields.get("description_of_operations")
+        text = " ".join(extra)
+        if desc is not None:
+            desc.value = nz.clean_text(f"{desc.value} {text}")
+        else:
+            page101 = next(lay for lay in lays if lay.page.kind == "acord101")
+            col.put("description_of_operations", nz.clean_text(text), [],
+                    raw=text, ocr=min((w.conf for w in page101.page.words), default=1.0))
+    cross_check(col.fields)
+    assign_status(col.fields)
+    return Extraction(fields=col.fields)

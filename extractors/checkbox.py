@@ -1,0 +1,91 @@
+"""Is the box in front of a printed option ("OCCUR", "ANY AUTO") checked?
+
+Text layers carry the mark as a character; on scans the mark is judged from the ink inside
+the box, because OCR reads a checked box as anything from "X" to "[x]" or "Bd", and an empty
+one as "O", "[]" or nothing.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from extractors.layout import LabelHit, PageLayout
+from extractors.patterns import load
+from pipeline.types import BBox, Word
+
+
+def _mark_token(layout: PageLayout, label: LabelHit) -> Word | None:
+    """A mark character printed just before the label, on its row."""
+    h = label.height
+    rx = load().values["MARK"].regex
+    best: Word | None = None
+    for w in layout.page.words:
+        if w in label.words:
+            continue
+        if not (label.x0 - 4.0 * h <= w.x1 <= label.x0 + 0.3 * h):
+            continue
+        if abs(w.cy - label.cy) > 0.8 * max(h, w.height):
+            continue
+        t = w.text.strip("[]()|")
+        if rx.match(t) and (best is None or w.x1 > best.x1):
+            best = w
+    return best
+
+
+def _box_region(label: LabelHit) -> BBox:
+    h = label.height
+    return (int(label.x0 - 3.2 * h), int(label.y0 - 0.6 * h), int(label.x0 - 0.1 * h),
+            int(label.y1 + 0.6 * h))
+
+
+def box_ink(image: np.ndarray, region: BBox) -> tuple[float, BBox] | None:
+    """Ink share inside the check box found in ``region`` (None when no box is found)."""
+    x0, y0, x1, y1 = (max(0, v) for v in region)
+    crop = image[y0:y1, x0:x1]
+    if crop.size == 0:
+        return None
+    _, ink = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    if crop.max() - crop.min() < 40:  # a blank, uniform crop: Otsu would invent ink
+        ink[:] = 0
+    contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    best = None
+    rh = y1 - y0
+    for c in contours:
+        bx, by, bw, bh = cv2.boundingRect(c)
+        # A check box is a square about a label's height (0.3-1.0 of the search band).
+        if not (0.25 * rh <= bh <= 0.95 * rh and 0.6 <= bw / max(bh, 1) <= 1.6):
+            continue
+        if best is None or bw * bh > best[2] * best[3]:
+            best = (bx, by, bw, bh)
+    if best is None:
+        return None
+    bx, by, bw, bh = best
+    # The interior, away from the box's own border strokes.
+    mx, my = max(2, bw // 5), max(2, bh // 5)
+    inner = ink[by + my: by + bh - my, bx + mx: bx + bw - mx]
+    share = float(np.count_nonzero(inner)) / inner.size if inner.size else 0.0
+    return share, (x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh)
+
+
+def is_checked(layout: PageLayout, label: LabelHit) -> tuple[bool, float, BBox, list[Word]]:
+    """(checked, confidence, box, words) for the option whose label is ``label``."""
+    tok = _mark_token(layout, label)
+    page = layout.page
+    if page.image is None:
+        # Text layer: the mark is text or there is no mark.
+        if tok is not None:
+            return True, tok.conf, tok.bbox, [tok]
+        return False, 1.0, _box_region(label), []
+    found = box_ink(page.image, _box_region(label))
+    if found is not None:
+        share, bbox = found
+        # Empty boxes measure ~0-3 % (noise, a stroke's fringe); marks 12 % and more.
+        if share >= 0.12:
+            return True, min(1.0, 0.8 + share), bbox, [tok] if tok else []
+        if share <= 0.04:
+            return False, 0.97, bbox, []
+        return share >= 0.08, 0.5, bbox, []
+    if tok is not None:
+        return True, tok.conf * 0.9, tok.bbox, [tok]
+    return False, 0.6, _box_region(label), []

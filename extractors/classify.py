@@ -1,0 +1,27 @@
+"""What is this page?  An ACORD 25, its ACORD 101 continuation, a fax cover, or other."""
+
+from __future__ import annotations
+
+from extractors.layout import PageLayout
+
+# Labels only an ACORD 25 prints; a page showing several of them is one, even when OCR
+# mangled its title.
+ACORD25_LABELS = (
+    "TITLE", "PRODUCER", "INSURED", "COVERAGES", "H_POLNUM", "H_LIMITS", "GL", "AUTO",
+    "WC", "L_EACH_OCCURRENCE", "L_GENERAL_AGGREGATE", "DESCRIPTION", "CERT_HOLDER",
+    "CANCELLATION", "INSURER_A", "NAIC",
+)
+ACORD101_LABELS = ("REMARKS_TITLE", "FORM_ACORD101", "REMARKS_SCHEDULE_TO")
+
+
+def classify(layout: PageLayout) -> str:
+    present = {lid for lid in ACORD25_LABELS if layout.all(lid)}
+    remarks = {lid for lid in ACORD101_LABELS if layout.all(lid)}
+    # The 101 names the ACORD 25's title in its "FORM TITLE:" line, so look for it first.
+    if remarks and len(present - {"TITLE"}) < 5:
+        return "acord101"
+    if len(present) >= 6:
+        return "acord25"
+    if layout.all("FAX_COVER") or (layout.all("FAX") and layout.all("FAX_PAGES")):
+        return "cover"
+    return "other"

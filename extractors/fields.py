@@ -1,0 +1,108 @@
+"""Collecting extracted values as FieldValues, and word geometry helpers shared by readers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Any
+
+from extractors.layout import LabelHit, PageLayout, group_rows
+from pipeline.types import BBox, FieldValue, Word
+
+Parser = Callable[[str], tuple[Any, float]]
+
+
+def union_bbox(words: Iterable[Word]) -> BBox:
+    ws = list(words)
+    if not ws:
+        return (0, 0, 0, 0)
+    return (min(w.x0 for w in ws), min(w.y0 for w in ws), max(w.x1 for w in ws),
+            max(w.y1 for w in ws))
+
+
+def join_words(words: Iterable[Word]) -> str:
+    return " ".join(w.text for w in sorted(words, key=lambda w: w.x0))
+
+
+def text_lines(words: list[Word]) -> list[list[Word]]:
+    """Words of a region as lines of text, top to bottom."""
+    return group_rows(words)
+
+
+def same_row(words: Iterable[Word], anchor: LabelHit | Word, *, slack: float = 0.6) -> list[Word]:
+    """Words whose vertical center lies within the anchor's band (font sizes may differ)."""
+    a_cy = anchor.cy
+    a_h = anchor.height
+    out = []
+    for w in words:
+        if abs(w.cy - a_cy) <= slack * max(a_h, w.height):
+            out.append(w)
+    return out
+
+
+def ocr_confidence(words: Iterable[Word]) -> float:
+    """A value is only as sure as its least sure word."""
+    confs = [w.conf for w in words]
+    return min(confs) if confs else 1.0
+
+
+@dataclass
+class Collector:
+    """Accumulates FieldValues for one certificate."""
+
+    page: int
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+
+    def add(
+        self,
+        path: str,
+        words: list[Word],
+        parser: Parser,
+        *,
+        text: str | None = None,
+        structure: float = 1.0,
+    ) -> FieldValue | None:
+        """Parse the words (or ``text``) into a value; nothing is recorded for no value."""
+        raw = text if text is not None else join_words(words)
+        value, fit = parser(raw)
+        if value is None:
+            return None
+        return self.put(path, value, words, fit=fit, raw=raw, structure=structure)
+
+    def put(
+        self,
+        path: str,
+        value: Any,
+        words: list[Word],
+        *,
+        fit: float = 1.0,
+        raw: str = "",
+        structure: float = 1.0,
+        bbox: BBox | None = None,
+        ocr: float | None = None,
+    ) -> FieldValue:
+        page = words[0].page if words else self.page
+        conf = (ocr if ocr is not None else ocr_confidence(words)) * fit * structure
+        fv = FieldValue(
+            path=path,
+            value=value,
+            confidence=round(max(0.0, min(1.0, conf)), 4),
+            page=page,
+            bbox=bbox or union_bbox(words),
+            raw=raw,
+        )
+        self.fields[path] = fv
+        return fv
+
+
+def region_lines(layout: PageLayout, x0: float, y0: float, x1: float, y1: float,
+                 *, exclude: set[int]) -> list[list[Word]]:
+    """Text lines of a region, leaving out the given (label) words."""
+    words = [w for w in layout.words_in(x0, y0, x1, y1) if id(w) not in exclude]
+    return text_lines(words)
+
+
+def median_height(words: Iterable[Word], default: float = 30.0) -> float:
+    hs = [w.height for w in words]
+    return median(hs) if hs else default

@@ -1,0 +1,179 @@
+"""Turn printed text into record values (spec: ISO dates, integer dollars, booleans).
+
+Each normalizer returns ``(value, fit)``: the value or None, and how well the text fit the
+expected shape (1.0 clean; lower when OCR look-alikes had to be repaired).  The review page
+calls the same functions on what a reviewer types, so a date typed ``3/4/26`` is stored
+``2026-03-04`` exactly as if it had been read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+# Characters OCR confuses with digits, in a context where only digits make sense.
+_DIGIT_LOOKALIKES = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
+     "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6", "g": "9"}
+)
+
+_WS = re.compile(r"\s+")
+
+
+def clean_text(text: str) -> str:
+    """Collapse whitespace and trim edge debris (rule fragments read as | or _)."""
+    text = _WS.sub(" ", text).strip()
+    return text.strip(" |_¦").strip()
+
+
+def _digits_fixed(text: str) -> tuple[str, bool]:
+    fixed = text.translate(_DIGIT_LOOKALIKES)
+    return fixed, fixed != text
+
+
+_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$")
+
+
+def parse_date(text: str) -> tuple[str | None, float]:
+    """'03/14/2026', '3/14/26', '03-14-2026' -> '2026-03-14'."""
+    t = clean_text(text).replace(" ", "")
+    fit = 1.0
+    m = _DATE.match(t)
+    if not m:
+        fixed, changed = _digits_fixed(t)
+        m = _DATE.match(fixed)
+        if not m:
+            return None, 0.0
+        fit = 0.75 if changed else fit
+    month, day, year = int(m.group(1)), int(m.group(2)), m.group(3)
+    y = int(year)
+    if len(year) == 2:
+        y += 2000 if y < 70 else 1900
+        fit = min(fit, 0.95)
+    if not 1980 <= y <= 2100:
+        return None, 0.0
+    try:
+        return dt.date(y, month, day).isoformat(), fit
+    except ValueError:
+        return None, 0.0
+
+
+_MONEY = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?$")
+_MONEY_SHORT = re.compile(r"^\$?(\d+(?:\.\d+)?)([MK])$", re.IGNORECASE)
+
+
+def parse_money(text: str) -> tuple[int | None, float]:
+    """'$1,000,000', '1000000', '$ 1,000,000.00', '$1M' -> 1000000."""
+    t = clean_text(text).replace(" ", "")
+    if not t:
+        return None, 0.0
+    m = _MONEY_SHORT.match(t)
+    if m:
+        mult = 1_000_000 if m.group(2).upper() == "M" else 1_000
+        return int(round(float(m.group(1)) * mult)), 0.95
+    fit = 1.0
+    m = _MONEY.match(t)
+    if not m:
+        # OCR reads a comma as a period ("1.000,000") or a letter for a digit.
+        fixed, changed = _digits_fixed(t)
+        fixed = re.sub(r"(?<=\d)\.(?=\d{3}(\D|$))", ",", fixed)
+        m = _MONEY.match(fixed)
+        if not m:
+            return None, 0.0
+        fit = 0.7
+    cents = m.group(2)
+    if cents and cents != "00":
+        fit = min(fit, 0.8)
+    return int(m.group(1).replace(",", "")), fit
+
+
+_PHONE_DIGITS = re.compile(r"\d")
+_EXT = re.compile(r"(?:ext\.?|x|extension)\s*[:.]?\s*(\d{1,6})\s*$", re.IGNORECASE)
+
+
+def parse_phone(text: str) -> tuple[str | None, float]:
+    """'215-555-0142 Ext 12' -> '(215) 555-0142 x12'."""
+    t = clean_text(text)
+    if not t:
+        return None, 0.0
+    ext = None
+    m = _EXT.search(t)
+    if m:
+        ext = m.group(1)
+        t = t[: m.start()]
+    digits = "".join(_PHONE_DIGITS.findall(t.translate(_DIGIT_LOOKALIKES)))
+    fit = 1.0 if digits == "".join(_PHONE_DIGITS.findall(t)) else 0.7
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    if len(digits) != 10:
+        return None, 0.0
+    out = f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    return (f"{out} x{ext}" if ext else out), fit
+
+
+def parse_naic(text: str) -> tuple[str | None, float]:
+    t = clean_text(text).replace(" ", "")
+    if re.fullmatch(r"\d{5}", t):
+        return t, 1.0
+    fixed, _ = _digits_fixed(t)
+    if re.fullmatch(r"\d{5}", fixed):
+        return fixed, 0.7
+    return None, 0.0
+
+
+_LETTER_LOOKALIKES = {"8": "B", "0": "D", "€": "E", "4": "A", "6": "C", "(": "C"}
+
+
+def parse_insurer_letter(text: str) -> tuple[str | None, float]:
+    t = clean_text(text).upper().strip(".:,;'\"")
+    if t in ("A", "B", "C", "D", "E", "F"):
+        return t, 1.0
+    if t in _LETTER_LOOKALIKES:
+        return _LETTER_LOOKALIKES[t], 0.6
+    return None, 0.0
+
+
+_TRUE_MARKS = {"X", "Y", "YES", "✓", "✔", "✗", "✘", "■", "☒", "☑", "●", "V", "/"}
+_FALSE_MARKS = {"N", "NO", ""}
+
+
+def parse_flag(text: str) -> tuple[bool | None, float]:
+    """ADDL INSD / SUBR WVD and Y/N boxes: Y or X -> True; blank or N -> False."""
+    t = clean_text(text).upper().replace(" ", "")
+    if t in _TRUE_MARKS:
+        return True, 1.0 if t in ("X", "Y", "✓", "✔") else 0.8
+    if t in _FALSE_MARKS:
+        return False, 1.0
+    if t in ("N/A", "NA"):
+        return False, 1.0
+    return None, 0.0
+
+
+_POLICY_OK = re.compile(r"^[A-Z0-9][A-Z0-9\- /.]*[A-Z0-9]$")
+
+
+def parse_policy_number(text: str) -> tuple[str | None, float]:
+    t = clean_text(text)
+    if not t:
+        return None, 0.0
+    fit = 1.0
+    if not _POLICY_OK.match(t.upper()) or not re.search(r"\d", t):
+        fit = 0.5
+    if len(t.replace(" ", "")) < 5:
+        fit = min(fit, 0.5)
+    return t, fit
+
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
+
+
+def parse_email(text: str) -> tuple[str | None, float]:
+    t = clean_text(text).replace(" ", "")
+    if not t:
+        return None, 0.0
+    return t.lower(), (1.0 if _EMAIL.match(t) else 0.4)
+
+
+def parse_text(text: str) -> tuple[str | None, float]:
+    t = clean_text(text)
+    return (t, 1.0) if t else (None, 0.0)

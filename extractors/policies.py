@@ -1,0 +1,156 @@
+"""Each line of business of the coverage grid, read section by section."""
+
+from __future__ import annotations
+
+from extractors import normalize as nz
+from extractors.coverages import (
+    AUTO_LIMITS,
+    AUTO_OPTIONS,
+    GL_LIMITS,
+    UMB_LIMITS,
+    WC_LIMITS,
+    Grid,
+    PolicyReader,
+    Section,
+    _col_words,
+    _hits_between,
+    find_grid,
+    find_sections,
+)
+from extractors.fields import Collector, join_words, same_row, text_lines
+from extractors.layout import PageLayout
+
+
+def read_coverages(layout: PageLayout, col: Collector) -> None:
+    grid = find_grid(layout)
+    if grid is None:
+        return
+    reader = PolicyReader(layout, grid, col)
+    for sec in find_sections(layout, grid):
+        if sec.kind == "gl":
+            _gl(reader, sec)
+        elif sec.kind == "auto":
+            _auto(reader, sec)
+        elif sec.kind == "umbrella":
+            _umbrella(reader, sec)
+        elif sec.kind == "wc":
+            _wc(reader, sec)
+        else:
+            _others(reader, grid, sec)
+
+
+def _present(reader: PolicyReader, line: str, sec: Section, limits: dict[str, str]) -> str | None:
+    """Read the common columns and limits under a provisional key; drop it all if empty."""
+    key = reader.key(line)
+    base = f"policies.{key}"
+    got = reader.common(base, sec.y0, sec.y1)
+    got |= reader.limits(base, limits, sec.y0, sec.y1)
+    if not got:
+        for p in [p for p in reader.col.fields if p.startswith(base + ".")]:
+            del reader.col.fields[p]
+        reader.counts[line] -= 1
+        return None
+    reader.flags(base, sec.y0, sec.y1)
+    return base
+
+
+def _gl(reader: PolicyReader, sec: Section) -> None:
+    base = _present(reader, "general_liability", sec, GL_LIMITS)
+    if base is None:
+        return
+    reader.put_check(f"{base}.occurrence_basis",
+                     {"CLAIMS_MADE": "claims_made", "OCCUR": "occurrence"}, sec.y0, sec.y1)
+    applies = _hits_between(reader.layout, "AGG_APPLIES", sec.y0, sec.y1)
+    y0 = applies[0].y0 if applies else sec.y0
+    reader.put_check(f"{base}.aggregate_applies_per",
+                     {"OPT_POLICY": "policy", "OPT_PROJECT": "project", "OPT_LOC": "location"},
+                     y0, sec.y1)
+
+
+def _auto(reader: PolicyReader, sec: Section) -> None:
+    base = _present(reader, "automobile_liability", sec, AUTO_LIMITS)
+    if base is None:
+        return
+    autos: list[str] = []
+    words = []
+    conf = 1.0
+    for lid, value in AUTO_OPTIONS.items():
+        val, c, hit = reader.checked(lid, sec.y0, sec.y1)
+        if hit is None:
+            continue
+        conf = min(conf, c)
+        if val:
+            autos.append(value)
+            words.extend(hit.words)
+    reader.col.put(f"{base}.autos", autos, words, ocr=conf, raw=", ".join(autos))
+
+
+def _umbrella(reader: PolicyReader, sec: Section) -> None:
+    umb, c_umb, h_umb = reader.checked("UMBRELLA", sec.y0, sec.y1)
+    exc, c_exc, h_exc = reader.checked("EXCESS", sec.y0, sec.y1)
+    line = "excess_liability" if exc and not umb else "umbrella_liability"
+    base = _present(reader, line, sec, UMB_LIMITS)
+    if base is None:
+        return
+    if umb == exc:
+        # Neither or both boxes: the line is a guess a reviewer must confirm.
+        for path in [p for p in reader.col.fields if p.startswith(base + ".")]:
+            reader.col.fields[path].confidence = round(reader.col.fields[path].confidence * 0.5, 4)
+    reader.put_check(f"{base}.occurrence_basis",
+                     {"CLAIMS_MADE": "claims_made", "OCCUR": "occurrence"}, sec.y0, sec.y1)
+    for hit in _hits_between(reader.layout, "RETENTION", sec.y0, sec.y1):
+        words = [w for w in same_row(reader.layout.page.words, hit)
+                 if hit.x1 < w.x0 < hit.x1 + 12 * hit.height
+                 and w.x1 < reader.grid.cols.get("H_ADDL", (1e9,))[0]]
+        reader.col.add(f"{base}.retention", words, nz.parse_money)
+        break
+
+
+def _wc(reader: PolicyReader, sec: Section) -> None:
+    base = _present(reader, "workers_compensation", sec, WC_LIMITS)
+    if base is None:
+        return
+    val, conf, hit = reader.checked("PER_STATUTE", sec.y0, sec.y1)
+    if hit is not None:
+        reader.col.put(f"{base}.per_statute", val, list(hit.words), ocr=conf, raw=str(val))
+    _proprietor(reader, base, sec)
+
+
+def _proprietor(reader: PolicyReader, base: str, sec: Section) -> None:
+    """The Y/N typed in the small box of "ANY PROPRIETOR/.../EXCLUDED?"."""
+    layout, grid = reader.layout, reader.grid
+    excluded = _hits_between(layout, "EXCLUDED", sec.y0, sec.y1)
+    if not excluded:
+        return
+    anchor = excluded[0]
+    yn_words = {id(w) for h in _hits_between(layout, "YN", sec.y0, sec.y1) for w in h.words}
+    type_col = grid.cols.get("H_TYPE", (0, grid.cols.get("H_ADDL", (layout.page.width,))[0]))
+    h = anchor.height
+    cands = [w for w in layout.words_in(type_col[0], anchor.y0 - 2.5 * h, type_col[1],
+                                        anchor.y1 + 2.5 * h)
+             if id(w) not in yn_words and w.text.strip("[]()|").upper() in ("Y", "N")]
+    if not cands:
+        return
+    w = min(cands, key=lambda w: abs(w.cy - anchor.cy))
+    value = w.text.strip("[]()|").upper() == "Y"
+    reader.col.put(f"{base}.proprietor_excluded", value, [w], raw=w.text)
+
+
+def _others(reader: PolicyReader, grid: Grid, sec: Section) -> None:
+    """Free rows at the bottom of the grid: one `other` policy per row with a type."""
+    layout = reader.layout
+    type_words = _col_words(layout, grid, "H_TYPE", sec.y0, sec.y1)
+    for line in text_lines(type_words):
+        if not nz.clean_text(join_words(line)):
+            continue
+        h = max(w.height for w in line)
+        y0 = min(w.y0 for w in line) - 0.6 * h
+        y1 = max(w.y1 for w in line) + 0.6 * h
+        key = reader.key("other")
+        base = f"policies.{key}"
+        reader.col.add(f"{base}.description", line, nz.parse_text)
+        reader.common(base, y0, y1)
+        reader.flags(base, y0, y1)
+        lim = _col_words(layout, grid, "H_LIMITS", y0, y1)
+        if lim:
+            reader.col.add(f"{base}.limits.limit", lim, nz.parse_text)

@@ -1,0 +1,160 @@
+"""The one place that runs the tesseract binary.
+
+Every call goes through ``run_data`` / ``run_osd`` here: they set the environment
+(``OMP_THREAD_LIMIT=1`` — tesseract's OpenMP threads make a page 2.4× slower on this 2-core
+machine, and processes parallelize better), apply a timeout, and turn failures into our
+typed exceptions with messages that say what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytesseract
+
+from pipeline.errors import MissingDependencyError, OcrFailed, OcrTimeout
+from pipeline.types import BBox, Word
+
+os.environ["OMP_THREAD_LIMIT"] = "1"
+
+INSTALL_HINT = (
+    "install it with: apt-get install -y tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd"
+)
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    """The tesseract version, e.g. '5.3.0'; MissingDependencyError when not installed."""
+    exe = shutil.which("tesseract")
+    if not exe:
+        raise MissingDependencyError(f"tesseract is not installed; {INSTALL_HINT}", stage="ocr")
+    try:
+        out = subprocess.run(
+            [exe, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise MissingDependencyError(f"tesseract does not run ({exc}); {INSTALL_HINT}") from exc
+    m = re.search(r"tesseract\s+v?(\d+\.\d+(?:\.\d+)?)", out.stdout + out.stderr)
+    if not m:
+        raise MissingDependencyError(f"cannot read the tesseract version; {INSTALL_HINT}")
+    if int(m.group(1).split(".")[0]) < 4:
+        raise MissingDependencyError(
+            f"tesseract {m.group(1)} is too old (the LSTM engine needs 4 or newer); {INSTALL_HINT}"
+        )
+    return m.group(1)
+
+
+@lru_cache(maxsize=1)
+def languages() -> frozenset[str]:
+    version()
+    return frozenset(pytesseract.get_languages(config=""))
+
+
+def _require(lang: str) -> None:
+    if lang not in languages():
+        pkg = "tesseract-ocr-osd" if lang == "osd" else f"tesseract-ocr-{lang}"
+        raise MissingDependencyError(
+            f"tesseract has no '{lang}' model; install it with: apt-get install -y {pkg}",
+            stage="ocr",
+        )
+
+
+def _write_temp(image: np.ndarray, tmpdir: str) -> str:
+    # Uncompressed PNM: encoding a 300-dpi page as PNG (pytesseract's default) costs ~0.1 s.
+    path = str(Path(tmpdir) / "page.pgm") if image.ndim == 2 else str(Path(tmpdir) / "page.ppm")
+    if not cv2.imwrite(path, image):
+        raise OcrFailed("could not write the page image for tesseract", stage="ocr")
+    return path
+
+
+def _call(fn, image: np.ndarray, *, timeout: float, **kwargs):
+    with tempfile.TemporaryDirectory(prefix="coi-tess-") as tmp:
+        path = _write_temp(image, tmp)
+        try:
+            return fn(path, timeout=timeout, **kwargs)
+        except RuntimeError as exc:
+            if "timeout" in str(exc).lower():
+                raise OcrTimeout(
+                    f"tesseract took longer than {timeout:.0f} s on a page; the page may be "
+                    "huge or the machine overloaded (raise COI_PAGE_TIMEOUT to allow more)",
+                    stage="ocr",
+                ) from exc
+            raise OcrFailed(f"tesseract failed: {exc}", stage="ocr") from exc
+        except pytesseract.TesseractNotFoundError as exc:
+            raise MissingDependencyError(
+                f"tesseract is not installed; {INSTALL_HINT}", stage="ocr"
+            ) from exc
+        except pytesseract.TesseractError as exc:
+            raise OcrFailed(
+                f"tesseract exited with status {exc.status}: {exc.message}", stage="ocr"
+            ) from exc
+
+
+def run_data(
+    image: np.ndarray,
+    *,
+    page: int,
+    psm: int = 3,
+    dpi: int = 300,
+    timeout: float = 120,
+    lang: str = "eng",
+    extra: str = "",
+    offset: tuple[int, int] = (0, 0),
+) -> list[Word]:
+    """OCR an image into words with boxes and confidences (0..1).
+
+    ``offset`` is added to every box so crops report page coordinates.
+    """
+    version()
+    _require(lang)
+    config = f"--oem 1 --psm {psm} --dpi {dpi} {extra}".strip()
+    data = _call(
+        pytesseract.image_to_data,
+        image,
+        timeout=timeout,
+        lang=lang,
+        config=config,
+        output_type=pytesseract.Output.DICT,
+    )
+    ox, oy = offset
+    words: list[Word] = []
+    for i, text in enumerate(data["text"]):
+        text = (text or "").strip()
+        conf = float(data["conf"][i])
+        if not text or conf < 0:
+            continue
+        x, y, w, h = (int(data[k][i]) for k in ("left", "top", "width", "height"))
+        bbox: BBox = (x + ox, y + oy, x + w + ox, y + h + oy)
+        words.append(Word(text=text, bbox=bbox, conf=round(conf / 100.0, 4), page=page))
+    return words
+
+
+_ROTATE = re.compile(r"Rotate:\s*(\d+)")
+_OCONF = re.compile(r"Orientation confidence:\s*([\d.]+)")
+
+
+def run_osd(image: np.ndarray, *, dpi: int = 300, timeout: float = 60) -> tuple[int, float]:
+    """Tesseract's orientation detection: (degrees to rotate clockwise, confidence)."""
+    version()
+    _require("osd")
+    try:
+        out = _call(
+            pytesseract.image_to_osd, image, timeout=timeout, config=f"--psm 0 --dpi {dpi}"
+        )
+    except OcrFailed as exc:
+        # OSD refuses pages with too few characters ("Too few characters"): not an error of
+        # the document, just no opinion.
+        if "few characters" in str(exc).lower() or "0 dpi" in str(exc).lower():
+            return 0, 0.0
+        raise
+    rot = _ROTATE.search(out)
+    conf = _OCONF.search(out)
+    return (int(rot.group(1)) if rot else 0), (float(conf.group(1)) if conf else 0.0)

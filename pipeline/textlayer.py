@@ -1,0 +1,124 @@
+"""Words with positions from a PDF's text layer (pypdfium2), in 300-dpi page pixels.
+
+Agency systems produce most certificates as PDFs with real text: reading that layer takes
+milliseconds and is exact, so OCR is only the fallback for pages without one.
+"""
+
+from __future__ import annotations
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from pipeline.types import PAGE_DPI, Word
+
+# A page needs this many visible non-space characters to count as having a text layer; a
+# scanner's stamp or a page number alone does not make a scanned page digital.
+MIN_TEXT_CHARS = 40
+
+_SPACES = {" ", "\t", "\r", "\n", "\x00", "\xa0", "\ufffe", "\x02"}
+
+
+def _invisible_share(textpage: pdfium.PdfTextPage, n: int) -> float:
+    """Share of sampled characters drawn invisibly (render mode 3): an OCR layer laid over
+    a scan by a scanner or OCRmyPDF.  Such a layer is someone else's OCR of unknown quality,
+    so the page is treated as a scan and read by our own OCR."""
+    step = max(1, n // 50)
+    seen = invisible = 0
+    for i in range(0, n, step):
+        obj = pdfium_c.FPDFText_GetTextObject(textpage.raw, i)
+        if not obj:
+            continue
+        seen += 1
+        if pdfium_c.FPDFTextObj_GetTextRenderMode(obj) == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE:
+            invisible += 1
+    return invisible / seen if seen else 0.0
+
+
+def page_words(page: pdfium.PdfPage, number: int) -> list[Word] | None:
+    """The page's words, or None when it has no real (visible, substantial) text layer."""
+    textpage = page.get_textpage()
+    try:
+        n = textpage.count_chars()
+        if n <= 0:
+            return None
+        text = textpage.get_text_range()
+        if sum(1 for c in text if not c.isspace()) < MIN_TEXT_CHARS:
+            return None
+        if _invisible_share(textpage, n) > 0.5:
+            return None
+        return _group_words(textpage, n, page, number)
+    finally:
+        textpage.close()
+
+
+def _group_words(
+    textpage: pdfium.PdfTextPage, n: int, page: pdfium.PdfPage, number: int
+) -> list[Word]:
+    width, height = page.get_size()
+    rotation = page.get_rotation() % 360
+    scale = PAGE_DPI / 72.0
+    words: list[Word] = []
+    chars: list[str] = []
+    box: list[float] = []  # left, bottom, right, top in PDF points
+
+    def flush() -> None:
+        if chars:
+            words.append(_make_word("".join(chars), box, width, height, rotation, scale, number))
+            chars.clear()
+            box.clear()
+
+    raw = textpage.raw
+    for i in range(n):
+        ch = chr(pdfium_c.FPDFText_GetUnicode(raw, i))
+        if ch in _SPACES or ch.isspace():
+            flush()
+            continue
+        left, bottom, right, top = textpage.get_charbox(i)
+        if box:
+            h = max(box[3] - box[1], top - bottom, 1.0)
+            # A jump back, a gap wider than ~a space, or another baseline ends the word:
+            # some PDF writers position words without emitting space characters.
+            back = left < box[2] - 0.5 * h
+            if back or left - box[2] > 0.25 * h or abs(bottom - box[1]) > 0.5 * h:
+                flush()
+        if not box:
+            box.extend((left, bottom, right, top))
+        else:
+            box[0] = min(box[0], left)
+            box[1] = min(box[1], bottom)
+            box[2] = max(box[2], right)
+            box[3] = max(box[3], top)
+        chars.append(ch)
+    flush()
+    return words
+
+
+def _make_word(
+    text: str,
+    box: list[float],
+    width: float,
+    height: float,
+    rotation: int,
+    scale: float,
+    number: int,
+) -> Word:
+    left, bottom, right, top = box
+    # PDF space has its origin bottom-left; our pages top-left.  A /Rotate on the page turns
+    # the displayed page, so the box is turned with it.
+    if rotation == 90:
+        x0, y0, x1, y1 = bottom, left, top, right
+    elif rotation == 180:
+        x0, y0, x1, y1 = width - right, bottom, width - left, top
+    elif rotation == 270:
+        x0, y0, x1, y1 = height - top, width - right, height - bottom, width - left
+    else:
+        x0, y0, x1, y1 = left, height - top, right, height - bottom
+    bbox = (round(x0 * scale), round(y0 * scale), round(x1 * scale), round(y1 * scale))
+    return Word(text=text, bbox=bbox, conf=1.0, page=number)
+
+
+def page_size_px(page: pdfium.PdfPage) -> tuple[int, int]:
+    w, h = page.get_size()
+    if page.get_rotation() % 180 == 90:
+        w, h = h, w
+    return round(w * PAGE_DPI / 72.0), round(h * PAGE_DPI / 72.0)

@@ -1,0 +1,63 @@
+import pytest
+
+from extractors import patterns
+from extractors.layout import build_layout, group_rows, levenshtein
+from pipeline.types import PageContent, Word
+
+
+def _words(rows):
+    """rows: list of (y, [(x, text), ...]) with 30 px tall words, 18 px per char."""
+    out = []
+    for y, items in rows:
+        for x, text in items:
+            out.append(Word(text, (x, y, x + 18 * len(text), y + 30), 0.95, 1))
+    return out
+
+
+def _page(words):
+    return PageContent(number=1, width=2550, height=3300, words=words, source="ocr")
+
+
+def test_rows_group_words_on_one_baseline():
+    ws = _words([(100, [(50, "EACH"), (150, "OCCURRENCE")]), (160, [(50, "MED"), (130, "EXP")])])
+    rows = group_rows(ws)
+    assert [[w.text for w in r] for r in rows] == [["EACH", "OCCURRENCE"], ["MED", "EXP"]]
+
+
+def test_labels_tolerate_ocr_misreads_but_not_other_words():
+    ws = _words([
+        (100, [(50, "EACH"), (150, "OCCURENCE")]),  # one letter lost
+        (200, [(50, "INSURER"), (200, "A"), (230, ":"), (400, "Travelers")]),
+        (300, [(50, "INSURED")]),
+        (400, [(50, "GENERAL"), (200, "AGGREGATE")]),
+    ])
+    lay = build_layout(_page(ws))
+    assert [h.words[1].text for h in lay.all("L_EACH_OCCURRENCE")] == ["OCCURENCE"]
+    assert lay.first("L_EACH_OCCURRENCE").edits == 1
+    # "INSURER" is one edit from "INSURED": the exact INSURER A label wins its words.
+    assert [h.words[0].text for h in lay.all("INSURED")] == ["INSURED"]
+    assert lay.first("INSURER_A") is not None
+    # "AGGREGATE" inside "GENERAL AGGREGATE" is not the umbrella's AGGREGATE label.
+    assert lay.all("L_AGGREGATE") == []
+    assert lay.first("L_GENERAL_AGGREGATE") is not None
+
+
+def test_labels_do_not_span_a_wide_gap():
+    ws = _words([(100, [(50, "EACH"), (900, "OCCURRENCE")])])
+    assert build_layout(_page(ws)).all("L_EACH_OCCURRENCE") == []
+
+
+def test_levenshtein():
+    assert levenshtein("insurer", "insured") == 1
+    assert levenshtein("", "abc") == 3
+
+
+def test_pattern_files_are_validated():
+    with pytest.raises(patterns.PatternFileError, match="UPPER_SNAKE_CASE"):
+        patterns._validate_labels({"labels": [{"id": "lower_case", "phrases": ["x"]}]})
+    with pytest.raises(patterns.PatternFileError, match="duplicate id"):
+        patterns._validate_labels({"labels": [{"id": "A", "phrases": ["x"]},
+                                              {"id": "A", "phrases": ["y"]}]})
+    with pytest.raises(patterns.PatternFileError, match="bad regex"):
+        patterns._validate_values({"values": {"MONEY": {"regex": "(unclosed"}}})
+    assert "TITLE" in patterns.load().label_ids

@@ -1,0 +1,79 @@
+import pytest
+
+from extractors import normalize as nz
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("03/14/2026", "2026-03-14"),
+        ("3/4/26", "2026-03-04"),
+        ("12-31-2027", "2027-12-31"),
+        ("O3/14/2O26", "2026-03-14"),  # OCR letter O for zero, repaired
+        ("13/14/2026", None),
+        ("02/30/2026", None),
+        ("hello", None),
+    ],
+)
+def test_parse_date(text, value):
+    assert nz.parse_date(text)[0] == value
+
+
+def test_repaired_date_fits_worse_than_clean():
+    assert nz.parse_date("O3/14/2O26")[1] < nz.parse_date("03/14/2026")[1]
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("$1,000,000", 1000000),
+        ("1,000,000", 1000000),
+        ("1000000", 1000000),
+        ("$ 1,000,000.00", 1000000),
+        ("$1M", 1000000),
+        ("$2.5M", 2500000),
+        ("500K", 500000),
+        ("$", None),
+        ("", None),
+        ("STATUTORY", None),
+    ],
+)
+def test_parse_money(text, value):
+    assert nz.parse_money(text)[0] == value
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("(215) 555-0142", "(215) 555-0142"),
+        ("215-555-0142", "(215) 555-0142"),
+        ("215.555.0142", "(215) 555-0142"),
+        ("215-555-0142 Ext 12", "(215) 555-0142 x12"),
+        ("1-800-555-0100", "(800) 555-0100"),
+        ("555-0142", None),
+    ],
+)
+def test_parse_phone(text, value):
+    assert nz.parse_phone(text)[0] == value
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("X", True), ("Y", True), ("✓", True), ("", False), ("N", False), ("N / A", False),
+     ("Q7", None)],
+)
+def test_parse_flag(text, value):
+    assert nz.parse_flag(text)[0] == value
+
+
+def test_naic_and_letters():
+    assert nz.parse_naic("19038") == ("19038", 1.0)
+    assert nz.parse_naic("19O38")[0] == "19038"
+    assert nz.parse_naic("1903") == (None, 0.0)
+    assert nz.parse_insurer_letter("B") == ("B", 1.0)
+    assert nz.parse_insurer_letter("G") == (None, 0.0)
+
+
+def test_text_cleanup():
+    assert nz.clean_text("  Acme   Roofing | ") == "Acme Roofing"
+    assert nz.parse_text("   ") == (None, 0.0)
