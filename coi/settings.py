@@ -1,0 +1,94 @@
+"""The one settings object of the coi command line and the ingest flow.
+
+Sources, highest priority first: values passed in code (the CLI's ``--db``/``--workers``),
+environment variables ``COI_<NAME>``, a TOML file (``$COI_CONFIG`` or ``./coi.toml``), the
+defaults below.  The README documents every setting; keep the two in agreement.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "COI_CONFIG"
+DEFAULT_CONFIG = Path("coi.toml")
+
+
+class ConfigFileError(ValueError):
+    """``$COI_CONFIG`` names a file that does not exist."""
+
+
+def config_file() -> Path | None:
+    """The TOML file settings are read from, or None when there is none.
+
+    An explicit ``$COI_CONFIG`` must exist (a typo should not silently fall back to defaults);
+    ``./coi.toml`` is optional.
+    """
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigFileError(f"{CONFIG_ENV}={named} does not name a file")
+        return path
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COI_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the record store; None means models.db's default "
+        "(sqlite:///data/coi.db, relative to the working directory).",
+    )
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where coi keeps its own state: Prefect's home (API database, "
+        "profiles) and the log file.",
+    )
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Documents read in parallel (threads; each runs its own tesseract).",
+    )
+    page_timeout: float = Field(
+        default=120.0, gt=0, description="Seconds one page may take to render or OCR."
+    )
+    max_pages: int = Field(default=50, ge=1, description="Pages read per document at most.")
+    ocr_dpi: int = Field(default=300, ge=72, le=1200, description="Resolution pages are OCRed at.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        # COI_DATABASE_URL= (empty) in a shell means "unset", not an empty URL.
+        return v or None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once (``get_settings.cache_clear()`` re-reads)."""
+    return Settings()
