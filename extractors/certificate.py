@@ -8,6 +8,7 @@ from extractors.fields import Collector, join_words, region_lines
 from extractors.header import read_bottom, read_header
 from extractors.layout import PageLayout, build_layout
 from extractors.policies import read_coverages
+from extractors.skeleton import find_skeleton
 from extractors.validate import assign_status, cross_check
 from pipeline.types import Extraction, PageContent
 
@@ -46,9 +47,10 @@ def extract(pages: list[PageContent]) -> Extraction | None:
     if main is None:
         return None
     col = Collector(page=main.page.number)
-    read_header(main, col)
-    read_coverages(main, col)
-    read_bottom(main, col)
+    sk = find_skeleton(main)
+    read_header(main, sk, col)
+    read_coverages(main, sk, col)
+    read_bottom(main, sk, col)
     extra = [line for lay in lays if lay.page.kind == "acord101" for line in remarks_lines(lay)]
     if extra:
         desc = col.fields.get("description_of_operations")

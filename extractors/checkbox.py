@@ -30,6 +30,12 @@ def _mark_token(layout: PageLayout, label: LabelHit) -> Word | None:
         t = w.text.strip("[]()|")
         if rx.match(t) and (best is None or w.x1 > best.x1):
             best = w
+    if best is not None:
+        # A mark with another option's words between it and this label is that option's.
+        between = [w for w in layout.page.words if w.x0 >= best.x1 - 1 and w.x1 <= label.x0 + 1
+                   and w is not best and abs(w.cy - label.cy) < 0.6 * label.height]
+        if between:
+            return None
     return best
 
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from extractors import normalize as nz
 from extractors.checkbox import is_checked
-from extractors.fields import Collector, join_words, same_row, text_lines
-from extractors.layout import LabelHit, PageLayout
+from extractors.fields import Collector, join_words, same_row, text_lines, union_bbox
+from extractors.layout import LabelHit, PageLayout, group_rows, levenshtein, split_segments
+from extractors.patterns import norm
+from extractors.skeleton import Skeleton
 from pipeline.record import policy_key
-from pipeline.types import Word
+from pipeline.types import BBox, Word
 
 HEADERS = ("H_INSR", "H_TYPE", "H_ADDL", "H_SUBR", "H_POLNUM", "H_EFF", "H_EXP", "H_LIMITS")
 
@@ -73,45 +75,112 @@ def _vrule_xs(layout: PageLayout, y0: float, y1: float) -> list[float]:
     return merged
 
 
-def find_grid(layout: PageLayout) -> Grid | None:
+# Header words naming each column; a column's header may be printed on one line or two
+# ("POLICY" over "NUMBER"), so they are matched on the column's whole text.
+HEADER_WORDS = (
+    ("H_ADDL", ("addl",)),
+    ("H_SUBR", ("subr", "wvd")),
+    ("H_INSR", ("insr", "ltr")),
+    ("H_TYPE", ("type", "insurance")),
+    ("H_POLNUM", ("number",)),
+    ("H_EFF", ("eff",)),
+    ("H_EXP", ("exp",)),
+    ("H_LIMITS", ("limits",)),
+)
+
+
+def _header_kind(words: list[Word]) -> str | None:
+    norms = [norm(w.text) for w in words]
+    for lid, keys in HEADER_WORDS:
+        for k in keys:
+            tol = 1 if len(k) >= 4 else 0
+            if any(n[: len(k) + 1] and levenshtein(n[: len(k)], k) <= tol and
+                   abs(len(n) - len(k)) <= 2 for n in norms if n):
+                return lid
+    return None
+
+
+def _header_band(layout: PageLayout, gl: LabelHit) -> tuple[float, float] | None:
+    """(top, bottom) of the header row: between the two long rules above the GL section."""
+    long_rules = sorted(r.y0 for r in layout.hrules
+                        if r.x1 - r.x0 > 0.5 * layout.page.width and r.y0 < gl.y0)
+    if not long_rules:
+        return None
+    bottom = long_rules[-1]
+    if gl.y0 - bottom > 3 * gl.height:
+        return None
+    above = [y for y in long_rules if y < bottom - 1.2 * gl.height]
+    if not above:
+        return None
+    return above[-1], bottom
+
+
+def _header_groups(layout: PageLayout, top: float, bottom: float) -> dict[str, BBox]:
+    """Header words grouped into columns (words overlapping horizontally), classified."""
+    words = [w for w in layout.page.words if top < w.cy < bottom]
+    segs = [s for row in group_rows(words) for s in split_segments(row, layout.vrules)]
+    groups: list[list[Word]] = []
+    for seg in sorted(segs, key=lambda s: s[0].x0):
+        x0, x1 = seg[0].x0, seg[-1].x1
+        for g in groups:
+            gx0, gx1 = min(w.x0 for w in g), max(w.x1 for w in g)
+            if min(x1, gx1) - max(x0, gx0) > 0:
+                g.extend(seg)
+                break
+        else:
+            groups.append(list(seg))
+    heads: dict[str, BBox] = {}
+    for g in groups:
+        kind = _header_kind(sorted(g, key=lambda w: (w.y0, w.x0)))
+        if kind and kind not in heads:
+            heads[kind] = union_bbox(g)
+    return heads
+
+
+def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
     page = layout.page
-    gl = layout.first("GL")
-    desc = layout.first("DESCRIPTION")
-    cov = layout.first("COVERAGES")
-    top_y = cov.y1 if cov else 0
-    bottom = desc.y0 if desc else page.height
+    top_y = sk.coverages.y1 if sk.coverages else sk.top_end
+    bottom = sk.description.y0 if sk.description else page.height
     anchors = [h for lid in ("GL", "AUTO", "UMBRELLA", "EXCESS", "WC")
-               for h in _hits_between(layout, lid, top_y, bottom)]
+               for h in layout.anchors(lid, top_y, bottom)]
     if not anchors:
         return None
-    first_anchor = min(anchors, key=lambda h: h.y0)
-    if gl is None or gl.y0 > first_anchor.y0:
-        gl = first_anchor
-    heads: dict[str, LabelHit] = {}
-    for lid in HEADERS:
-        cands = _hits_between(layout, lid, top_y, gl.y0)
-        if cands:
-            heads[lid] = max(cands, key=lambda h: h.y0)  # the one closest above the grid
+    gl = min(anchors, key=lambda h: h.y0)
+    heads: dict[str, BBox] = {}
+    band = _header_band(layout, gl)
+    if band is not None:
+        heads = _header_groups(layout, *band)
+    if "H_POLNUM" not in heads or "H_LIMITS" not in heads:
+        # No ruled header row: fall back to the header labels themselves.
+        heads = {}
+        for lid in HEADERS:
+            cands = _hits_between(layout, lid, top_y, gl.y0)
+            if cands:
+                heads[lid] = max(cands, key=lambda h: h.y0).bbox
     if "H_POLNUM" not in heads or "H_LIMITS" not in heads:
         return None
-    header_bottom = max(h.y1 for h in heads.values())
+    header_bottom = band[1] if band else max(b[3] for b in heads.values())
     xs = _vrule_xs(layout, header_bottom + 5, gl.y1)
     cols: dict[str, tuple[float, float]] = {}
     order = [lid for lid in HEADERS if lid in heads]
     for i, lid in enumerate(order):
-        h = heads[lid]
-        left_r = [x for x in xs if x <= h.x0 + 0.3 * (h.x1 - h.x0)]
-        right_r = [x for x in xs if x >= h.x1 - 0.3 * (h.x1 - h.x0)]
+        hx0, _, hx1, _ = heads[lid]
+        left_r = [x for x in xs if x <= hx0 + 0.3 * (hx1 - hx0)]
+        right_r = [x for x in xs if x >= hx1 - 0.3 * (hx1 - hx0)]
         if left_r:
             x0 = left_r[-1]
         elif i:
-            x0 = (heads[order[i - 1]].x1 + h.x0) / 2
+            x0 = (heads[order[i - 1]][2] + hx0) / 2
         else:
             x0 = 0
-        if right_r:
+        if lid == "H_LIMITS":
+            # LIMITS heads both the limit labels and their "$ amount" cells: it runs to the
+            # grid's right edge.
+            x1 = xs[-1] if xs and xs[-1] > hx1 else page.width
+        elif right_r:
             x1 = right_r[0]
         elif i + 1 < len(order):
-            x1 = (h.x1 + heads[order[i + 1]].x0) / 2
+            x1 = (hx1 + heads[order[i + 1]][0]) / 2
         else:
             x1 = page.width
         cols[lid] = (x0, x1)
@@ -133,7 +202,7 @@ def find_sections(layout: PageLayout, grid: Grid) -> list[Section]:
     found: list[tuple[str, LabelHit]] = []
     for kind, lids in (("gl", ("GL",)), ("auto", ("AUTO",)), ("umbrella", ("UMBRELLA", "EXCESS")),
                        ("wc", ("WC",))):
-        hits = [h for lid in lids for h in _hits_between(layout, lid, grid.top, grid.bottom)]
+        hits = [h for lid in lids for h in layout.anchors(lid, grid.top, grid.bottom)]
         if hits:
             found.append((kind, min(hits, key=lambda h: h.y0)))
     found.sort(key=lambda t: t[1].y0)
@@ -162,6 +231,17 @@ def _col_words(layout: PageLayout, grid: Grid, col: str, y0: float, y1: float) -
         return []
     x0, x1 = grid.cols[col]
     return layout.words_in(x0 + 2, y0 + 2, x1 - 2, y1 - 2)
+
+
+def row_bounds(layout: PageLayout, grid: Grid, line: list[Word]) -> tuple[float, float]:
+    """The ruled row around a line of words in the grid (else the line's height, padded)."""
+    x0, x1 = grid.cols.get("H_TYPE", (0, layout.page.width))
+    top, bottom = min(w.y0 for w in line), max(w.y1 for w in line)
+    h = bottom - top
+    spans = [r.y0 for r in layout.hrules if r.x0 <= x0 + 20 and r.x1 >= x1 - 20]
+    above = [y for y in spans if top - 2 * h <= y <= top + 2]
+    below = [y for y in spans if bottom - 2 <= y <= bottom + 2 * h]
+    return (max(above) if above else top - 0.6 * h, min(below) if below else bottom + 0.6 * h)
 
 
 def _first_line(words: list[Word], ok) -> list[Word]:
@@ -221,8 +301,11 @@ class PolicyReader:
             for hit in _hits_between(self.layout, lid, y0, y1):
                 if hit.x0 < lim_x[0] - 20:
                     continue
+                # After the label come its remainder ("(Any one person)") and the form's
+                # "$"; the amount is what carries digits.
                 words = [w for w in same_row(self.layout.page.words, hit)
-                         if w.x0 > hit.x1 and w.x1 <= lim_x[1] + 10]
+                         if w.x0 > hit.x1 and w.x1 <= lim_x[1] + 10
+                         and any(c.isdigit() for c in w.text)]
                 structure = 1.0 if hit.edits == 0 else 0.97
                 if self.col.add(f"{base}.limits.{key}", words, nz.parse_money,
                                 structure=structure):
@@ -230,9 +313,12 @@ class PolicyReader:
                 break
         return got
 
-    def checked(self, lid: str, y0: float, y1: float) -> tuple[bool, float, LabelHit | None]:
+    def checked(self, lid: str, y0: float, y1: float, *, col: str = "H_TYPE"
+                ) -> tuple[bool, float, LabelHit | None]:
+        """Is the box of option ``lid`` (printed in column ``col``) checked?"""
+        x0, x1 = self.grid.cols.get(col, (0, self.layout.page.width))
         hits = [h for h in _hits_between(self.layout, lid, y0, y1)
-                if h.x1 < self.grid.cols.get("H_ADDL", (self.layout.page.width,))[0] + 5]
+                if x0 - 5 <= h.cx <= x1 + 5]
         if not hits:
             return False, 0.0, None
         val, conf, _, _ = is_checked(self.layout, hits[0])

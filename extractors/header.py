@@ -1,8 +1,8 @@
 """The top of the ACORD 25: date, producer and its contact, insurers, insured; and the bottom:
 description of operations and certificate holder.
 
-Boxes are located from their printed labels: the producer box runs from "PRODUCER" down to
-"INSURED", left of the column where "CONTACT"/"INSURER A" are printed, and so on.
+Boxes are located from their printed labels (the skeleton): the producer box runs from
+"PRODUCER" down to "INSURED", left of the column where "CONTACT"/"INSURER A" are printed.
 """
 
 from __future__ import annotations
@@ -10,129 +10,95 @@ from __future__ import annotations
 from extractors import normalize as nz
 from extractors.fields import Collector, join_words, region_lines, same_row
 from extractors.layout import LabelHit, PageLayout
+from extractors.patterns import norm
+from extractors.skeleton import Skeleton, snap_left
 from pipeline.types import Word
-
-LETTERS = "ABCDEF"
-
-
-def right_column_x(layout: PageLayout) -> float | None:
-    """Left edge of the right-hand column (contact details, insurers)."""
-    xs = [h.x0 for lid in ("CONTACT", "INSURERS_HEADER", "INSURER_A", "INSURER_B", "PHONE",
-                           "EMAIL") for h in layout.all(lid)]
-    if not xs:
-        return None
-    x = min(xs)
-    # Snap to the ruled line just left of the labels, when there is one.
-    near = [r.x0 for r in layout.vrules if x - 60 <= r.x0 <= x + 5]
-    return max(near) if near else x - 10
-
-
-def _below(hit: LabelHit | None, layout: PageLayout, lid: str) -> LabelHit | None:
-    """The first hit of ``lid`` below ``hit``."""
-    y = hit.y1 if hit else 0
-    for h in layout.all(lid):
-        if h.y0 >= y - 2:
-            return h
-    return None
-
-
-def _value_right(layout: PageLayout, label: LabelHit, x_end: float) -> list[Word]:
-    ex = {id(w) for w in label.words}
-    cand = [w for w in layout.page.words if w.x0 >= label.x1 - 2 and w.x1 <= x_end + 5
-            and id(w) not in ex]
-    return sorted(same_row(cand, label), key=lambda w: w.x0)
-
-
-def _party(col: Collector, prefix: str, lines: list[list[Word]], *, with_address: bool = True,
-           structure: float = 1.0) -> None:
-    if not lines:
-        return
-    col.add(f"{prefix}.name", lines[0], nz.parse_text, structure=structure)
-    if with_address and len(lines) > 1:
-        words = [w for line in lines[1:] for w in line]
-        text = ", ".join(join_words(line) for line in lines[1:])
-        col.add(f"{prefix}.address", words, nz.parse_text, text=text, structure=structure)
-
-
-def read_header(layout: PageLayout, col: Collector) -> None:
-    page = layout.page
-    split = right_column_x(layout)
-    right = page.width
-    producer = layout.first("PRODUCER")
-    insured = None
-    coverages = layout.first("COVERAGES")
-    cov_y = coverages.y0 if coverages else page.height * 0.4
-
-    # Certificate date: the date printed under "DATE (MM/DD/YYYY)".
-    date_label = layout.first("DATE")
-    if date_label is not None:
-        h = date_label.height
-        cands = [w for w in layout.words_in(date_label.x0 - 6 * h, date_label.y0,
-                                            date_label.x1 + 8 * h, date_label.y1 + 6 * h)
-                 if nz.parse_date(w.text)[0]]
-        if cands:
-            best = min(cands, key=lambda w: abs(w.cy - date_label.cy) + abs(w.cx - date_label.cx))
-            col.add("certificate_date", [best], nz.parse_date)
-
-    # INSURED: the label at the start of its box, in the left column, below the producer.
-    for h in layout.all("INSURED"):
-        if (producer is None or h.y0 > producer.y1) and (split is None or h.x1 < split) \
-                and h.y0 < cov_y:
-            insured = h
-            break
-
-    if producer is not None and split is not None:
-        y_end = insured.y0 - 2 if insured else cov_y
-        lines = region_lines(layout, 0, producer.y0 - 2, split, y_end,
-                             exclude=_ids(producer))
-        _party(col, "producer", lines)
-    if insured is not None and split is not None:
-        lines = region_lines(layout, 0, insured.y0 - 2, split, cov_y - 2, exclude=_ids(insured))
-        _party(col, "insured", lines)
-
-    if split is None:
-        return
-    phone = _in_right(layout, "PHONE", split, cov_y)
-    fax = _in_right(layout, "FAX", split, cov_y)
-    contact = _in_right(layout, "CONTACT", split, cov_y)
-    email = _in_right(layout, "EMAIL", split, cov_y)
-    if contact is not None:
-        words = _value_right(layout, contact, right)
-        col.add("producer.contact", words, nz.parse_text)
-    if phone is not None:
-        end = fax.x0 if fax is not None and abs(fax.cy - phone.cy) < phone.height else right
-        col.add("producer.phone", _value_right(layout, phone, end), nz.parse_phone)
-    if fax is not None:
-        col.add("producer.fax", _value_right(layout, fax, right), nz.parse_phone)
-    if email is not None:
-        col.add("producer.email", _value_right(layout, email, right), nz.parse_email)
-    _insurers(layout, col, split, cov_y)
 
 
 def _ids(hit: LabelHit) -> set[int]:
     return {id(w) for w in hit.words}
 
 
-def _in_right(layout: PageLayout, lid: str, split: float, y_max: float) -> LabelHit | None:
-    for h in layout.all(lid):
-        if h.x0 >= split - 10 and h.y1 < y_max:
-            return h
-    return None
+def _value_right(layout: PageLayout, label: LabelHit, x_end: float) -> list[Word]:
+    """Words printed after a label on its row, up to x_end."""
+    ex = _ids(label)
+    cand = [w for w in layout.page.words if w.x0 >= label.x1 - 2 and w.x1 <= x_end + 5
+            and id(w) not in ex]
+    return sorted(same_row(cand, label), key=lambda w: w.x0)
 
 
-def _insurers(layout: PageLayout, col: Collector, split: float, y_max: float) -> None:
-    naic = _in_right(layout, "NAIC", split, y_max)
+def _party(col: Collector, prefix: str, lines: list[list[Word]]) -> None:
+    """First line the name, the rest the address (lines joined with ", ")."""
+    lines = [ln for ln in lines if nz.clean_text(join_words(ln))]
+    if not lines:
+        return
+    col.add(f"{prefix}.name", lines[0], nz.parse_text)
+    if len(lines) > 1:
+        words = [w for line in lines[1:] for w in line]
+        text = ", ".join(nz.clean_text(join_words(line)) for line in lines[1:])
+        col.add(f"{prefix}.address", words, nz.parse_text, text=text)
+
+
+def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
+    page = layout.page
+    if sk.date is not None:
+        d = sk.date
+        h = d.height
+        cands = [w for w in layout.words_in(d.x0 - 6 * h, d.y0, d.x1 + 8 * h, d.y1 + 6 * h)
+                 if nz.parse_date(w.text)[0]]
+        if cands:
+            best = min(cands, key=lambda w: abs(w.cy - d.cy) + abs(w.cx - d.cx))
+            col.add("certificate_date", [best], nz.parse_date)
+    if sk.split_x is None:
+        return
+    if sk.producer is not None:
+        y_end = sk.insured.y0 - 2 if sk.insured else sk.top_end
+        lines = region_lines(layout, 0, sk.producer.y0 - 2, sk.split_x, y_end,
+                             exclude=_ids(sk.producer))
+        _party(col, "producer", lines)
+    if sk.insured is not None:
+        lines = region_lines(layout, 0, sk.insured.y0 - 2, sk.split_x, sk.top_end,
+                             exclude=_ids(sk.insured))
+        _party(col, "insured", lines)
+    r = sk.right
+    right = page.width
+    if "CONTACT" in r:
+        col.add("producer.contact", _contact_words(layout, r["CONTACT"], right), nz.parse_text)
+    if "PHONE" in r:
+        fax = r.get("FAX")
+        end = fax.x0 if fax is not None and abs(fax.cy - r["PHONE"].cy) < r["PHONE"].height \
+            else right
+        col.add("producer.phone", _value_right(layout, r["PHONE"], end), nz.parse_phone)
+    if "FAX" in r:
+        col.add("producer.fax", _value_right(layout, r["FAX"], right), nz.parse_phone)
+    if "EMAIL" in r:
+        col.add("producer.email", _value_right(layout, r["EMAIL"], right), nz.parse_email)
+    _insurers(layout, sk, col)
+
+
+def _contact_words(layout: PageLayout, contact: LabelHit, right: float) -> list[Word]:
+    words = _value_right(layout, contact, right)
+    if words:
+        return words
+    # "CONTACT" above "NAME:" (two-line label): the value follows "NAME:" on its row.
+    names = [w for w in layout.page.words
+             if contact.y1 - 2 < w.cy < contact.y1 + 1.6 * contact.height
+             and abs(w.x0 - contact.x0) < contact.height and norm(w.text) == "name"]
+    if not names:
+        return []
+    name = names[0]
+    return sorted((w for w in same_row(layout.page.words, name)
+                   if w.x0 > name.x1 and w.x1 <= right), key=lambda w: w.x0)
+
+
+def _insurers(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     right = layout.page.width
-    naic_x = naic.x0 - naic.height if naic else None
-    if naic is not None:
-        near = [r.x0 for r in layout.vrules if naic.x0 - 80 <= r.x0 <= naic.x0 + 2]
-        if near:
-            naic_x = max(near)
-    for letter in LETTERS:
-        hit = _in_right(layout, f"INSURER_{letter}", split, y_max)
-        if hit is None:
-            continue
-        words = _value_right(layout, hit, right)
+    naic_x = None
+    if sk.naic is not None:
+        near = [r.x0 for r in layout.vrules if sk.naic.x0 - 80 <= r.x0 <= sk.naic.x0 + 2]
+        naic_x = max(near) if near else sk.naic.x0 - sk.naic.height
+    for letter, hit in sk.insurers.items():
+        words = [w for w in _value_right(layout, hit, right) if w.text not in (":", "|")]
         name_words = [w for w in words if naic_x is None or w.cx < naic_x]
         naic_words = [w for w in words if naic_x is not None and w.cx >= naic_x]
         if naic_x is None and words and nz.parse_naic(words[-1].text)[0]:
@@ -142,16 +108,14 @@ def _insurers(layout: PageLayout, col: Collector, split: float, y_max: float) ->
         col.add(f"insurers.{letter}.naic", naic_words, nz.parse_naic, structure=structure)
 
 
-def read_bottom(layout: PageLayout, col: Collector) -> None:
+def read_bottom(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     """Description of operations and the certificate holder."""
     page = layout.page
-    desc = layout.first("DESCRIPTION")
-    holder = layout.first("CERT_HOLDER")
-    cancel = layout.first("CANCELLATION")
+    desc, holder, cancel = sk.description, sk.holder, sk.cancellation
     if desc is not None:
         # The label runs on "(ACORD 101, Additional Remarks Schedule, may be attached ...)";
         # the text starts below the label's row.
-        label_row_end = max((w.y1 for w in same_row(layout.page.words, desc)), default=desc.y1)
+        label_row_end = max((w.y1 for w in same_row(page.words, desc)), default=desc.y1)
         y_end = holder.y0 - 4 if holder else page.height
         lines = region_lines(layout, 0, label_row_end + 1, page.width, y_end, exclude=set())
         if lines:
@@ -160,8 +124,9 @@ def read_bottom(layout: PageLayout, col: Collector) -> None:
             col.add("description_of_operations", words, nz.parse_text, text=text)
     if holder is not None:
         x_end = cancel.x0 - 5 if cancel and cancel.x0 > holder.x1 else page.width * 0.55
-        foot = [h.y0 for lid in ("COPYRIGHT", "FORM_ACORD25") for h in layout.all(lid)
-                if h.y0 > holder.y1]
-        y_end = min(foot) - 2 if foot else page.height
+        if cancel is not None:
+            x_end = min(x_end, snap_left(layout, cancel.x0))
+        y_end = sk.foot_y - 2 if sk.foot_y else page.height
         lines = region_lines(layout, 0, holder.y0 - 2, x_end, y_end, exclude=_ids(holder))
         _party(col, "certificate_holder", lines)
+

@@ -12,7 +12,7 @@ from statistics import median
 
 from spacy.tokens import Doc
 
-from extractors.patterns import Patterns, load, norm
+from extractors.patterns import PUNCT_NORM, Patterns, load, norm
 from pipeline.types import BBox, PageContent, Rule, Word
 
 SEP = "¦"  # a token between segments and rows, so no label phrase spans a gap
@@ -23,6 +23,10 @@ class LabelHit:
     id: str
     words: tuple[Word, ...]
     edits: int  # total edit distance between the printed words and the phrase
+    # Printed as a heading: first in its run of words (after at most a check mark).  A box
+    # label is; the same words inside a disclaimer sentence are not.
+    standalone: bool = True
+    alone: bool = True  # nothing else in its run of words
 
     @property
     def bbox(self) -> BBox:
@@ -55,8 +59,19 @@ class LabelHit:
         return (b[1] + b[3]) / 2
 
     @property
+    def cx(self) -> float:
+        b = self.bbox
+        return (b[0] + b[2]) / 2
+
+    @property
     def height(self) -> int:
         return max(w.height for w in self.words)
+
+
+def _mark_like(text: str) -> bool:
+    """A check mark or box debris, not a word: "X", "[x]", "✔", "|"."""
+    t = text.strip("[]()|")
+    return t in ("", "X", "x", "Y", "y") or not any(c.isalnum() for c in t)
 
 
 def levenshtein(a: str, b: str) -> int:
@@ -131,6 +146,21 @@ class PageLayout:
         hits = self.hits.get(label)
         return hits[0] if hits else None
 
+    def anchors(self, label: str, y0: float = -1, y1: float = 1e9, *, alone: bool = False
+                ) -> list[LabelHit]:
+        """Standalone hits of a label with their center between y0 and y1, top first.
+
+        ``alone``: the label must be all of its run of words, as a box title ("PRODUCER")
+        is, where the same words wrapped to the start of a sentence are followed by more.
+        """
+        return [h for h in self.hits.get(label, []) if h.standalone and y0 <= h.cy <= y1
+                and (not alone or h.alone)]
+
+    def anchor(self, label: str, y0: float = -1, y1: float = 1e9, *, alone: bool = False
+               ) -> LabelHit | None:
+        hits = self.anchors(label, y0, y1, alone=alone)
+        return hits[0] if hits else None
+
     @property
     def label_words(self) -> set[int]:
         return {id(w) for hs in self.hits.values() for h in hs for w in h.words}
@@ -145,27 +175,68 @@ class PageLayout:
         return median(hs) if hs else 30.0
 
 
+@dataclass
+class _Stream:
+    """Tokens for the matcher: words of runs, a separator after each run."""
+
+    tokens: list[str] = field(default_factory=list)
+    words: list[Word | None] = field(default_factory=list)
+    run_start: list[int] = field(default_factory=list)  # per token: first token of its run
+    line: list[int] = field(default_factory=list)  # per token: 0 first line, 1 the next
+
+    def add(self, runs: list[list[Word]]) -> None:
+        start = len(self.tokens)
+        for n, run in enumerate(runs):
+            for w in run:
+                self.tokens.append(w.text)
+                self.words.append(w)
+                self.run_start.append(start)
+                self.line.append(n)
+        self.tokens.append(SEP)
+        self.words.append(None)
+        self.run_start.append(len(self.tokens) - 1)
+        self.line.append(0)
+
+    def doc(self, pats: Patterns) -> Doc:
+        doc = Doc(pats.nlp.vocab, words=self.tokens or [SEP])
+        for tok in doc:
+            tok.norm_ = "|sep|" if tok.text == SEP else (norm(tok.text) or PUNCT_NORM)
+        return doc
+
+
+def _below(seg: list[Word], segments_by_row: list[list[list[Word]]], row: int
+           ) -> list[Word] | None:
+    """The run printed right under ``seg``, starting at the same x: a label wrapped onto a
+    second line in a narrow cell ("PERSONAL &" / "ADV INJURY")."""
+    h = max(w.height for w in seg)
+    for nxt in segments_by_row[row + 1: row + 3]:
+        for t in nxt:
+            gap = t[0].y0 - max(w.y1 for w in seg)
+            if -0.2 * h <= gap <= 0.8 * h and abs(t[0].x0 - seg[0].x0) <= 1.5 * h:
+                return t
+    return None
+
+
 def build_layout(page: PageContent, patterns: Patterns | None = None) -> PageLayout:
     pats = patterns or load()
     hrules = [r for r in page.rules if r.horizontal]
     vrules = [r for r in page.rules if not r.horizontal]
     rows = group_rows(page.words)
-    segments: list[list[Word]] = []
-    tokens: list[str] = []
-    token_words: list[Word | None] = []
-    for row in rows:
-        for seg in split_segments(row, vrules):
-            segments.append(seg)
-            for w in seg:
-                tokens.append(w.text)
-                token_words.append(w)
-            tokens.append(SEP)
-            token_words.append(None)
-    doc = Doc(pats.nlp.vocab, words=tokens or [SEP])
-    for tok in doc:
-        tok.norm_ = "|sep|" if tok.text == SEP else norm(tok.text)
-    layout = PageLayout(page, rows, segments, doc, token_words, hrules=hrules, vrules=vrules)
-    layout.hits = _find_labels(layout, pats)
+    by_row = [split_segments(row, vrules) for row in rows]
+    segments = [seg for segs in by_row for seg in segs]
+    main, pairs = _Stream(), _Stream()
+    for r, segs in enumerate(by_row):
+        for seg in segs:
+            main.add([seg])
+            nxt = _below(seg, by_row, r)
+            if nxt is not None:
+                pairs.add([seg, nxt])
+    doc = main.doc(pats)
+    layout = PageLayout(page, rows, segments, doc, main.words, hrules=hrules, vrules=vrules)
+    raw = _matches(main, doc, pats, cross_line=False)
+    if pairs.tokens:
+        raw += _matches(pairs, pairs.doc(pats), pats, cross_line=True)
+    layout.hits = _resolve(raw)
     return layout
 
 
@@ -179,38 +250,47 @@ def _phrase_edits(norms: list[str], phrases: list[list[str]]) -> int | None:
     return best
 
 
-def _find_labels(layout: PageLayout, pats: Patterns) -> dict[str, list[LabelHit]]:
-    phrases = pats.label_phrases
-    raw: list[tuple[str, int, int, int]] = []  # (id, start, end, edits)
-    for match_id, start, end in pats.labels(layout.doc):
+def _matches(stream: _Stream, doc: Doc, pats: Patterns, *, cross_line: bool
+             ) -> list[LabelHit]:
+    out: list[LabelHit] = []
+    for match_id, s, e in pats.labels(doc):
         lid = pats.nlp.vocab.strings[match_id]
-        norms = [t.norm_ for t in layout.doc[start:end] if t.norm_]
-        edits = _phrase_edits(norms, phrases[lid])
+        if cross_line and (stream.line[s] != 0 or stream.line[e - 1] != 1):
+            continue  # only labels that really continue on the second line
+        norms = [t.norm_ for t in doc[s:e] if t.norm_ != PUNCT_NORM]
+        edits = _phrase_edits(norms, pats.label_phrases[lid])
         if edits is None:
             continue
-        raw.append((lid, start, end, edits))
-    # A hit inside a longer hit is part of that label ("AGGREGATE" within "GENERAL
-    # AGGREGATE"); on the same words, a closer spelling wins ("INSURER" is not "INSURED").
-    kept: list[tuple[str, int, int, int]] = []
-    for h in raw:
-        _, s, e, d = h
-        dominated = False
-        for o in raw:
-            if o is h:
-                continue
-            _, os_, oe, od = o
-            if os_ <= s and e <= oe and (oe - os_) > (e - s):
-                dominated = True
-                break
-            if (os_, oe) == (s, e) and od < d:
-                dominated = True
-                break
-        if not dominated:
-            kept.append(h)
+        words = tuple(w for w in stream.words[s:e] if w is not None)
+        before = stream.words[stream.run_start[s]:s]
+        # A heading starts its run (after at most a check mark) and ends without sentence
+        # punctuation: "PRODUCER," is prose.
+        standalone = all(w is not None and _mark_like(w.text) for w in before) \
+            and not words[-1].text.endswith((",", "."))
+        if cross_line and not standalone:
+            continue
+        alone = standalone and stream.words[e] is None
+        out.append(LabelHit(lid, words, edits, standalone, alone))
+    return out
+
+
+def _resolve(raw: list[LabelHit]) -> dict[str, list[LabelHit]]:
+    """A hit inside a longer hit is part of that label ("AGGREGATE" within "GENERAL
+    AGGREGATE"); on the same words, a closer spelling wins ("INSURER" is not "INSURED")."""
+    keys = [frozenset(id(w) for w in h.words) for h in raw]
     hits: dict[str, list[LabelHit]] = {}
-    for lid, s, e, d in kept:
-        words = tuple(w for w in layout.token_words[s:e] if w is not None)
-        hits.setdefault(lid, []).append(LabelHit(lid, words, d))
+    seen: set[tuple[str, frozenset[int]]] = set()
+    for i, h in enumerate(raw):
+        k = keys[i]
+        if (h.id, k) in seen:
+            continue
+        dominated = any(
+            (k < keys[j]) or (k == keys[j] and raw[j].edits < h.edits)
+            for j in range(len(raw)) if j != i
+        )
+        if not dominated:
+            seen.add((h.id, k))
+            hits.setdefault(h.id, []).append(h)
     for lst in hits.values():
         lst.sort(key=lambda h: (h.y0, h.x0))
     return hits

@@ -57,8 +57,10 @@ def _word_pattern(word: str) -> dict[str, Any]:
     return {"NORM": word}
 
 
-# Punctuation-only tokens ("&", "-", "(", ":") normalize to "" and may sit between words.
-_SKIP_PUNCT = {"NORM": "", "OP": "*"}
+# Punctuation-only tokens ("&", "-", "(", ":") get this norm and may sit between words.
+# (Not "": spaCy reads an empty norm as "no norm" and falls back to the text.)
+PUNCT_NORM = "_p_"
+_SKIP_PUNCT = {"NORM": PUNCT_NORM, "OP": "*"}
 
 
 def _phrase_pattern(phrase: str) -> list[dict[str, Any]]:

@@ -16,13 +16,15 @@ from extractors.coverages import (
     _hits_between,
     find_grid,
     find_sections,
+    row_bounds,
 )
 from extractors.fields import Collector, join_words, same_row, text_lines
 from extractors.layout import PageLayout
+from extractors.skeleton import Skeleton
 
 
-def read_coverages(layout: PageLayout, col: Collector) -> None:
-    grid = find_grid(layout)
+def read_coverages(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
+    grid = find_grid(layout, sk)
     if grid is None:
         return
     reader = PolicyReader(layout, grid, col)
@@ -98,19 +100,24 @@ def _umbrella(reader: PolicyReader, sec: Section) -> None:
             reader.col.fields[path].confidence = round(reader.col.fields[path].confidence * 0.5, 4)
     reader.put_check(f"{base}.occurrence_basis",
                      {"CLAIMS_MADE": "claims_made", "OCCUR": "occurrence"}, sec.y0, sec.y1)
-    for hit in _hits_between(reader.layout, "RETENTION", sec.y0, sec.y1):
-        words = [w for w in same_row(reader.layout.page.words, hit)
-                 if hit.x1 < w.x0 < hit.x1 + 12 * hit.height
-                 and w.x1 < reader.grid.cols.get("H_ADDL", (1e9,))[0]]
-        reader.col.add(f"{base}.retention", words, nz.parse_money)
-        break
+    # The amount after "RETENTION $" is a retention only when that box is checked (the
+    # same cell holds a deductible when DED is).
+    ret, c_ret, h_ret = reader.checked("RETENTION", sec.y0, sec.y1)
+    ded, c_ded, _ = reader.checked("DED", sec.y0, sec.y1)
+    if h_ret is not None and not (ded and not ret):
+        words = [w for w in same_row(reader.layout.page.words, h_ret)
+                 if h_ret.x1 < w.x0 < h_ret.x1 + 12 * h_ret.height
+                 and w.x1 < reader.grid.cols.get("H_ADDL", (1e9,))[0]
+                 and any(c.isdigit() for c in w.text)]
+        structure = min(c_ret, c_ded) if ret else 0.5
+        reader.col.add(f"{base}.retention", words, nz.parse_money, structure=structure)
 
 
 def _wc(reader: PolicyReader, sec: Section) -> None:
     base = _present(reader, "workers_compensation", sec, WC_LIMITS)
     if base is None:
         return
-    val, conf, hit = reader.checked("PER_STATUTE", sec.y0, sec.y1)
+    val, conf, hit = reader.checked("PER_STATUTE", sec.y0, sec.y1, col="H_LIMITS")
     if hit is not None:
         reader.col.put(f"{base}.per_statute", val, list(hit.words), ocr=conf, raw=str(val))
     _proprietor(reader, base, sec)
@@ -143,9 +150,7 @@ def _others(reader: PolicyReader, grid: Grid, sec: Section) -> None:
     for line in text_lines(type_words):
         if not nz.clean_text(join_words(line)):
             continue
-        h = max(w.height for w in line)
-        y0 = min(w.y0 for w in line) - 0.6 * h
-        y1 = max(w.y1 for w in line) + 0.6 * h
+        y0, y1 = row_bounds(layout, grid, line)
         key = reader.key("other")
         base = f"policies.{key}"
         reader.col.add(f"{base}.description", line, nz.parse_text)

@@ -73,7 +73,9 @@ def _group_words(
         if ch in _SPACES or ch.isspace():
             flush()
             continue
-        left, bottom, right, top = textpage.get_charbox(i)
+        # Loose boxes span the glyph's advance: tight boxes of monospaced digits leave gaps
+        # between letters of one word wider than our word-break threshold.
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
         if box:
             h = max(box[3] - box[1], top - bottom, 1.0)
             # A jump back, a gap wider than ~a space, or another baseline ends the word:

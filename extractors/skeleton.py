@@ -1,0 +1,87 @@
+"""The form's skeleton: its box labels, chosen in the order the form prints them.
+
+The same words recur in the disclaimers and in typed values ("... the certificate holder is an
+ADDITIONAL INSURED ..."), so an anchor must be printed as a heading (standalone) and come in
+the form's order: PRODUCER above INSURED above COVERAGES above the grid above DESCRIPTION
+above CERTIFICATE HOLDER.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from extractors.layout import LabelHit, PageLayout
+
+LETTERS = "ABCDEF"
+RIGHT_LABELS = ("CONTACT", "PHONE", "EMAIL", "INSURERS_HEADER", "INSURER_A", "INSURER_B")
+
+
+@dataclass
+class Skeleton:
+    producer: LabelHit | None = None
+    insured: LabelHit | None = None
+    coverages: LabelHit | None = None
+    date: LabelHit | None = None
+    split_x: float | None = None  # left edge of the right-hand column of the top part
+    right: dict[str, LabelHit] = field(default_factory=dict)  # CONTACT, PHONE, FAX, ...
+    insurers: dict[str, LabelHit] = field(default_factory=dict)  # letter -> "INSURER X :"
+    naic: LabelHit | None = None
+    description: LabelHit | None = None
+    holder: LabelHit | None = None
+    cancellation: LabelHit | None = None
+    foot_y: float | None = None  # the footer line (ACORD 25 (2016/03), copyright)
+    top_end: float = 0.0  # bottom of the top part: where the coverages bar starts
+
+
+def snap_left(layout: PageLayout, x: float) -> float:
+    """The ruled line just left of x, when there is one close by."""
+    near = [r.x0 for r in layout.vrules if x - 60 <= r.x0 <= x + 5]
+    return max(near) if near else x - 10
+
+
+def find_skeleton(layout: PageLayout) -> Skeleton:
+    sk = Skeleton()
+    page = layout.page
+    sk.producer = layout.anchor("PRODUCER", alone=True)
+    top = sk.producer.y0 - 3 * sk.producer.height if sk.producer else 0
+    cov_guess = page.height
+    covs = layout.anchors("COVERAGES", top)
+    if covs:
+        cov_guess = covs[0].y0
+    right_hits = [h for lid in RIGHT_LABELS for h in layout.anchors(lid, top, cov_guess)
+                  if sk.producer is None or h.x0 > sk.producer.x1]
+    if right_hits:
+        sk.split_x = snap_left(layout, min(h.x0 for h in right_hits))
+    y_after_producer = sk.producer.y1 if sk.producer else top
+    for h in layout.anchors("INSURED", y_after_producer, cov_guess, alone=True):
+        if sk.split_x is None or h.x1 < sk.split_x:
+            sk.insured = h
+            break
+    sk.coverages = layout.anchor("COVERAGES", sk.insured.y1 if sk.insured else top)
+    sk.top_end = sk.coverages.y0 - 2 if sk.coverages else cov_guess
+    dates = layout.anchors("DATE", -1, sk.producer.y0 if sk.producer else page.height / 3)
+    sk.date = dates[0] if dates else layout.first("DATE")
+    if sk.split_x is not None:
+        for lid in ("CONTACT", "PHONE", "FAX", "EMAIL", "INSURERS_HEADER"):
+            hits = [h for h in layout.all(lid)
+                    if h.x0 >= sk.split_x - 10 and top <= h.cy <= sk.top_end]
+            if hits:
+                sk.right[lid] = hits[0]
+        naic = [h for h in layout.all("NAIC") if h.x0 >= sk.split_x and top <= h.cy <= sk.top_end]
+        sk.naic = naic[0] if naic else None
+        for letter in LETTERS:
+            hits = [h for h in layout.anchors(f"INSURER_{letter}", top, sk.top_end)
+                    if h.x0 >= sk.split_x - 10]
+            if hits:
+                sk.insurers[letter] = hits[0]
+    grid_top = sk.coverages.y1 if sk.coverages else sk.top_end
+    gl = layout.anchor("GL", grid_top)
+    sk.description = layout.anchor("DESCRIPTION", gl.y1 if gl else grid_top)
+    below_desc = sk.description.y1 if sk.description else grid_top
+    sk.holder = layout.anchor("CERT_HOLDER", below_desc, alone=True)
+    sk.cancellation = layout.anchor("CANCELLATION", below_desc, alone=True)
+    below_holder = sk.holder.y1 if sk.holder else below_desc
+    feet = [h.y0 for lid in ("COPYRIGHT", "FORM_ACORD25") for h in layout.all(lid)
+            if h.y0 > below_holder]
+    sk.foot_y = min(feet) if feet else None
+    return sk
