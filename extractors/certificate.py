@@ -40,13 +40,17 @@ def remarks_lines(layout: PageLayout) -> list[str]:
                                                        bottom - 2, exclude=set())]
 
 
-def extract(pages: list[PageContent]) -> Extraction | None:
-    """Fields of the first ACORD 25 among the pages (None when there is none)."""
+def extract(pages: list[PageContent], *, allow_rereads: bool = True) -> Extraction | None:
+    """Fields of the first ACORD 25 among the pages (None when there is none).
+
+    With ``allow_rereads``, cells whose printing whole-page OCR missed are listed in the
+    result's ``rereads`` for the pipeline to OCR again before a second extraction.
+    """
     lays = layouts(pages)
     main = next((lay for lay in lays if lay.page.kind == "acord25"), None)
     if main is None:
         return None
-    col = Collector(page=main.page.number)
+    col = Collector(page=main.page.number, allow_rereads=allow_rereads)
     sk = find_skeleton(main)
     read_header(main, sk, col)
     read_coverages(main, sk, col)
@@ -63,4 +67,4 @@ def extract(pages: list[PageContent]) -> Extraction | None:
                     raw=text, ocr=min((w.conf for w in page101.page.words), default=1.0))
     cross_check(col.fields)
     assign_status(col.fields)
-    return Extraction(fields=col.fields)
+    return Extraction(fields=col.fields, rereads=col.rereads)

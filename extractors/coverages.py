@@ -7,12 +7,19 @@ from dataclasses import dataclass
 
 from extractors import normalize as nz
 from extractors.checkbox import is_checked
-from extractors.fields import Collector, join_words, same_row, text_lines, union_bbox
+from extractors.fields import (
+    Collector,
+    cell_has_ink,
+    join_words,
+    same_row,
+    text_lines,
+    union_bbox,
+)
 from extractors.layout import LabelHit, PageLayout, group_rows, levenshtein, split_segments
 from extractors.patterns import norm
 from extractors.skeleton import Skeleton
 from pipeline.record import policy_key
-from pipeline.types import BBox, Word
+from pipeline.types import BBox, Reread, Word
 
 HEADERS = ("H_INSR", "H_TYPE", "H_ADDL", "H_SUBR", "H_POLNUM", "H_EFF", "H_EXP", "H_LIMITS")
 
@@ -263,18 +270,50 @@ class PolicyReader:
         return policy_key(line, self.counts[line])
 
     def common(self, base: str, y0: float, y1: float) -> bool:
-        """Letter, flags, number and dates of one policy; True when anything was read."""
+        """Number, dates, letter and flags of one policy; True when anything was read.
+
+        Agency systems type these on one row of the section; once the number or dates
+        place that row, the one-character cells are read on it alone.
+        """
         L, g, col = self.layout, self.grid, self.col
-        letter = _first_line(_col_words(L, g, "H_INSR", y0, y1),
-                             lambda t: nz.parse_insurer_letter(t)[0] is not None)
-        got = bool(col.add(f"{base}.insurer", letter, nz.parse_insurer_letter))
         num = _first_line(_col_words(L, g, "H_POLNUM", y0, y1),
                           lambda t: any(c.isdigit() for c in t))
-        got |= bool(col.add(f"{base}.policy_number", num, nz.parse_policy_number))
+        got = bool(col.add(f"{base}.policy_number", num, nz.parse_policy_number))
+        row: list[Word] = list(num)
         for colname, attr in (("H_EFF", "effective_date"), ("H_EXP", "expiration_date")):
             dates = [w for w in _col_words(L, g, colname, y0, y1) if nz.parse_date(w.text)[0]]
             got |= bool(col.add(f"{base}.{attr}", dates[:1], nz.parse_date))
+            row += dates[:1]
+        band = (y0, y1)
+        if row:
+            h = max(w.height for w in row)
+            band = (max(y0, min(w.y0 for w in row) - 0.9 * h),
+                    min(y1, max(w.y1 for w in row) + 0.9 * h))
+        letter = _first_line(_col_words(L, g, "H_INSR", *band),
+                             lambda t: nz.parse_insurer_letter(t)[0] is not None)
+        if col.add(f"{base}.insurer", letter, nz.parse_insurer_letter):
+            got = True
+        else:
+            self._reread("H_INSR", band, "ABCDEF")
+        if got:
+            self.flags(base, *band)
         return got
+
+    def _cell(self, colname: str, band: tuple[float, float]) -> BBox | None:
+        if colname not in self.grid.cols:
+            return None
+        x0, x1 = self.grid.cols[colname]
+        return (int(x0), int(band[0]), int(x1), int(band[1]))
+
+    def _reread(self, colname: str, band: tuple[float, float], charset: str) -> bool:
+        """Ask for a cell to be OCR'd alone when it has ink that whole-page OCR missed."""
+        cell = self._cell(colname, band)
+        if cell is None or not self.col.allow_rereads:
+            return False
+        if cell_has_ink(self.layout, cell):
+            self.col.rereads.append(Reread(self.layout.page.number, cell, charset))
+            return True
+        return False
 
     def flags(self, base: str, y0: float, y1: float) -> None:
         for colname, attr in (("H_ADDL", "additional_insured"), ("H_SUBR", "subrogation_waived")):
@@ -284,12 +323,17 @@ class PolicyReader:
             if value is None:
                 # Something unreadable in the cell: keep the likelier reading, ask a human.
                 value, fit = True, 0.3
-            bbox = None
-            if not words and colname in self.grid.cols:
-                x0, x1 = self.grid.cols[colname]
-                bbox = (int(x0), int(y0), int(x1), int(min(y1, y0 + 120)))
-            ocr = None if words else self._empty_cell_conf()
-            self.col.put(f"{base}.{attr}", value, words, fit=fit, raw=text, bbox=bbox, ocr=ocr)
+            ocr = None
+            if not words:
+                ink = cell_has_ink(self.layout, self._cell(colname, (y0, y1)) or (0, 0, 0, 0))
+                if ink:
+                    # Printing that OCR did not read: not a blank.  Read it alone if we may.
+                    self._reread(colname, (y0, y1), "YNX/A")
+                    ocr = 0.3
+                else:
+                    ocr = self._empty_cell_conf()
+            self.col.put(f"{base}.{attr}", value, words, fit=fit, raw=text,
+                         bbox=None if words else self._cell(colname, (y0, y1)), ocr=ocr)
 
     def _empty_cell_conf(self) -> float:
         return 1.0 if self.layout.page.source == "text" else 0.97

@@ -8,7 +8,7 @@ from statistics import median
 from typing import Any
 
 from extractors.layout import LabelHit, PageLayout, group_rows
-from pipeline.types import BBox, FieldValue, Word
+from pipeline.types import BBox, FieldValue, Reread, Word
 
 Parser = Callable[[str], tuple[Any, float]]
 
@@ -53,6 +53,8 @@ class Collector:
 
     page: int
     fields: dict[str, FieldValue] = field(default_factory=dict)
+    rereads: list[Reread] = field(default_factory=list)
+    allow_rereads: bool = True
 
     def add(
         self,
@@ -106,3 +108,19 @@ def region_lines(layout: PageLayout, x0: float, y0: float, x1: float, y1: float,
 def median_height(words: Iterable[Word], default: float = 30.0) -> float:
     hs = [w.height for w in words]
     return median(hs) if hs else default
+
+
+def cell_has_ink(layout: PageLayout, bbox: BBox) -> bool | None:
+    """Whether a cell of a scanned page has printing in it (None for text-layer pages).
+
+    The box is shrunk a little so the cell's ruled borders do not count.
+    """
+    img = layout.page.image
+    if img is None:
+        return None
+    x0, y0, x1, y1 = (int(v) for v in bbox)
+    crop = img[max(0, y0 + 5):max(0, y1 - 5), max(0, x0 + 6):max(0, x1 - 6)]
+    if crop.size == 0:
+        return False
+    dark = int((crop < 110).sum())
+    return dark > max(25, 0.004 * crop.size)

@@ -27,6 +27,15 @@ def _value_right(layout: PageLayout, label: LabelHit, x_end: float) -> list[Word
     return sorted(same_row(cand, label), key=lambda w: w.x0)
 
 
+def _from_digits(words: list[Word]) -> list[Word]:
+    """A phone number starts at its first digit; before it are the label's "(A/C, No, Ext):"
+    remnants, whose letters would read as digits."""
+    for i, w in enumerate(words):
+        if any(c.isdigit() for c in w.text):
+            return words[i:]
+    return []
+
+
 def _party(col: Collector, prefix: str, lines: list[list[Word]]) -> None:
     """First line the name, the rest the address (lines joined with ", ")."""
     lines = [ln for ln in lines if nz.clean_text(join_words(ln))]
@@ -68,9 +77,11 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         fax = r.get("FAX")
         end = fax.x0 if fax is not None and abs(fax.cy - r["PHONE"].cy) < r["PHONE"].height \
             else right
-        col.add("producer.phone", _value_right(layout, r["PHONE"], end), nz.parse_phone)
+        col.add("producer.phone", _from_digits(_value_right(layout, r["PHONE"], end)),
+                nz.parse_phone)
     if "FAX" in r:
-        col.add("producer.fax", _value_right(layout, r["FAX"], right), nz.parse_phone)
+        col.add("producer.fax", _from_digits(_value_right(layout, r["FAX"], right)),
+                nz.parse_phone)
     if "EMAIL" in r:
         col.add("producer.email", _value_right(layout, r["EMAIL"], right), nz.parse_email)
     _insurers(layout, sk, col)

@@ -70,8 +70,9 @@ class LabelHit:
 
 def _mark_like(text: str) -> bool:
     """A check mark or box debris, not a word: "X", "[x]", "✔", "|"."""
-    t = text.strip("[]()|")
-    return t in ("", "X", "x", "Y", "y") or not any(c.isalnum() for c in t)
+    core = "".join(c for c in text if c.isalnum()).lower()
+    # OCR renders a check mark as "v", "wv", "J", "/" or "¥", and an X as "x" or "XX".
+    return len(text) <= 3 and all(c in "xyvwjl1" for c in core)
 
 
 def levenshtein(a: str, b: str) -> int:

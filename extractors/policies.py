@@ -52,7 +52,8 @@ def _present(reader: PolicyReader, line: str, sec: Section, limits: dict[str, st
             del reader.col.fields[p]
         reader.counts[line] -= 1
         return None
-    reader.flags(base, sec.y0, sec.y1)
+    if f"{base}.additional_insured" not in reader.col.fields:
+        reader.flags(base, sec.y0, sec.y1)  # only limits were read: the flags' row is unknown
     return base
 
 
@@ -154,8 +155,8 @@ def _others(reader: PolicyReader, grid: Grid, sec: Section) -> None:
         key = reader.key("other")
         base = f"policies.{key}"
         reader.col.add(f"{base}.description", line, nz.parse_text)
-        reader.common(base, y0, y1)
-        reader.flags(base, y0, y1)
+        if not reader.common(base, y0, y1):
+            reader.flags(base, y0, y1)
         lim = _col_words(layout, grid, "H_LIMITS", y0, y1)
         if lim:
             reader.col.add(f"{base}.limits.limit", lim, nz.parse_text)

@@ -43,7 +43,7 @@ def find_skeleton(layout: PageLayout) -> Skeleton:
     sk = Skeleton()
     page = layout.page
     sk.producer = layout.anchor("PRODUCER", alone=True)
-    top = sk.producer.y0 - 3 * sk.producer.height if sk.producer else 0
+    top = sk.producer.y0 - 0.5 * sk.producer.height if sk.producer else 0
     cov_guess = page.height
     covs = layout.anchors("COVERAGES", top)
     if covs:
@@ -67,16 +67,23 @@ def find_skeleton(layout: PageLayout) -> Skeleton:
                     if h.x0 >= sk.split_x - 10 and top <= h.cy <= sk.top_end]
             if hits:
                 sk.right[lid] = hits[0]
+        # Fuzzy look-alikes abound here ("(AIC," for NAIC, "INSURER(S)" for INSURER A):
+        # the closest spelling wins, then the highest.
         naic = [h for h in layout.all("NAIC") if h.x0 >= sk.split_x and top <= h.cy <= sk.top_end]
-        sk.naic = naic[0] if naic else None
+        sk.naic = min(naic, key=lambda h: (h.edits, h.y0)) if naic else None
         for letter in LETTERS:
             hits = [h for h in layout.anchors(f"INSURER_{letter}", top, sk.top_end)
                     if h.x0 >= sk.split_x - 10]
             if hits:
-                sk.insurers[letter] = hits[0]
+                sk.insurers[letter] = min(hits, key=lambda h: (h.edits, h.y0))
     grid_top = sk.coverages.y1 if sk.coverages else sk.top_end
-    gl = layout.anchor("GL", grid_top)
-    sk.description = layout.anchor("DESCRIPTION", gl.y1 if gl else grid_top)
+    # The holder's box title stands alone; the description box's title is the last
+    # "DESCRIPTION OF OPERATIONS" above it (the workers compensation row says "describe
+    # under DESCRIPTION OF OPERATIONS below").
+    holders = layout.anchors("CERT_HOLDER", grid_top, alone=True)
+    holder_y = holders[-1].y0 if holders else page.height
+    descs = layout.anchors("DESCRIPTION", grid_top, holder_y)
+    sk.description = descs[-1] if descs else None
     below_desc = sk.description.y1 if sk.description else grid_top
     sk.holder = layout.anchor("CERT_HOLDER", below_desc, alone=True)
     sk.cancellation = layout.anchor("CANCELLATION", below_desc, alone=True)

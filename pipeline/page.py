@@ -6,13 +6,16 @@ import time
 
 import numpy as np
 
+from pipeline import boxes as bx
 from pipeline import preprocess as pp
 from pipeline import rules as rl
 from pipeline import tesseract
 from pipeline.load import SourcePage
 from pipeline.types import PAGE_DPI, PageContent, Word
 
-OCR_PSM = 3
+# Sparse-text segmentation: on scanned certificates it recalled 91.6 % of the text-layer
+# words against 84.3 % for psm 3 and 88.4 % for psm 6 (/tmp measurement, bench/ocr_recall.py).
+OCR_PSM = 11
 
 
 def text_page(src: SourcePage) -> PageContent:
@@ -62,16 +65,16 @@ def scanned_page(src: SourcePage, *, timeout: float) -> PageContent:
         # A certificate is portrait: a landscape page is turned 90 or 270 degrees.
         gray, rotation = pp.orient(gray, timeout=timeout)
         mark("orient")
-    upright, words, rules, skew = _ocr_upright(gray, src.number, timeout, mark)
+    upright, words, rules, boxes, skew = _ocr_upright(gray, src.number, timeout, mark)
     if not looks_upright(words):
         turned, rot = pp.orient(gray, timeout=timeout)
         mark("orient")
         if rot:
             gray, rotation = turned, (rotation + rot) % 360
-            upright, words, rules, skew = _ocr_upright(gray, src.number, timeout, mark)
+            upright, words, rules, boxes, skew = _ocr_upright(gray, src.number, timeout, mark)
     h, w = upright.shape
     return PageContent(number=src.number, width=w, height=h, words=words, source="ocr",
-                       rules=rules, rotation=rotation, skew=skew, image=upright,
+                       rules=rules, boxes=boxes, rotation=rotation, skew=skew, image=upright,
                        timings=steps)
 
 
@@ -81,7 +84,9 @@ def _ocr_upright(gray: np.ndarray, number: int, timeout: float, mark):
         gray = pp.rotate(gray, skew)
     mark("deskew")
     cleaned, rules = rl.remove_rules(gray, PAGE_DPI)
+    found = bx.find_boxes(cleaned, PAGE_DPI)
+    cleaned = bx.erase_outlines(cleaned, found)
     mark("rules")
     words = tesseract.run_data(cleaned, page=number, psm=OCR_PSM, dpi=PAGE_DPI, timeout=timeout)
     mark("ocr")
-    return gray, words, rules, skew
+    return gray, words, rules, found, skew

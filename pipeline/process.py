@@ -16,6 +16,7 @@ from extractors.certificate import extract
 from pipeline.errors import InputError
 from pipeline.load import open_document
 from pipeline.page import scanned_page, text_page
+from pipeline.reread import reread
 from pipeline.sniff import sha256_file, sniff_file
 from pipeline.types import DocumentResult, PageContent
 
@@ -52,6 +53,11 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
         return result
     t1 = time.perf_counter()
     extraction = extract(pages)
+    if extraction is not None and extraction.rereads:
+        n = reread(pages, extraction.rereads, timeout=opts.page_timeout)
+        result.timings["reread"] = round(time.perf_counter() - t1, 4)
+        result.timings["reread_cells"] = n
+        extraction = extract(pages, allow_rereads=False)
     result.page_kinds = {pg.number: pg.kind for pg in pages}
     result.timings["extract"] = round(time.perf_counter() - t1, 4)
     result.timings["total"] = round(time.perf_counter() - t0, 4)

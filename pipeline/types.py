@@ -65,6 +65,14 @@ class Rule:
         return abs(self.x1 - self.x0) >= abs(self.y1 - self.y0)
 
 
+@dataclass(frozen=True, slots=True)
+class CheckBox:
+    """A check box found on a scanned page, and the share of its interior that is inked."""
+
+    bbox: BBox
+    fill: float
+
+
 PageKind = Literal["acord25", "acord101", "cover", "other", "unknown"]
 
 
@@ -78,6 +86,7 @@ class PageContent:
     words: list[Word]
     source: Literal["text", "ocr"]
     rules: list[Rule] = field(default_factory=list)
+    boxes: list[CheckBox] = field(default_factory=list)
     kind: PageKind = "unknown"
     rotation: int = 0  # degrees clockwise the page was turned to make it upright
     skew: float = 0.0  # degrees of deskew applied
@@ -102,9 +111,20 @@ class FieldValue:
     notes: list[str] = field(default_factory=list)  # validation findings, for reviewers
 
 
+@dataclass(frozen=True, slots=True)
+class Reread:
+    """A cell the extractor wants OCR'd again, on its own (whole-page OCR drops lone
+    characters such as an insurer letter or a Y in a narrow column)."""
+
+    page: int
+    bbox: BBox
+    charset: str = ""  # characters the cell can hold; "" for any text
+
+
 @dataclass
 class Extraction:
     fields: dict[str, FieldValue] = field(default_factory=dict)
+    rereads: list[Reread] = field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
         return {p: f.value for p, f in self.fields.items()}

@@ -1,0 +1,62 @@
+"""Check boxes on a scanned page: find them, measure the ink inside, erase their outlines.
+
+OCR reads a box outline glued to its label as letters ("COCLAIMS-MADE", "DRETENTION",
+"CIscHEDULED"), which breaks the label; and it reads the mark inside as anything.  So the
+boxes are found by shape, their fill measured here, and only their outlines painted white
+before OCR (what is inside, such as the Y or N of the workers compensation box, stays).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from pipeline.types import CheckBox
+
+
+def _side_ink(ink: np.ndarray) -> tuple[float, float, float, float, float]:
+    """Ink share along each side of a box crop (top, bottom, left, right) and inside."""
+    h, w = ink.shape
+    t = max(2, round(0.16 * min(h, w)))
+
+    def share(a: np.ndarray) -> float:
+        # A side counts as drawn where some pixel across its thickness is ink.
+        return float(np.count_nonzero(a)) / a.size if a.size else 0.0
+
+    top = share(ink[:t].max(axis=0))
+    bottom = share(ink[h - t:].max(axis=0))
+    left = share(ink[:, :t].max(axis=1))
+    right = share(ink[:, w - t:].max(axis=1))
+    m = max(t + 1, round(0.22 * min(h, w)))
+    inner = ink[m:h - m, m:w - m]
+    return top, bottom, left, right, share(inner.ravel())
+
+
+def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
+    """Square outlines 0.06-0.17 inch wide (the form's check boxes), with their fill."""
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    lo, hi = 0.06 * dpi, 0.17 * dpi
+    out: list[CheckBox] = []
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if not (lo <= w <= hi and lo <= h <= hi and 0.75 <= w / h <= 1.33):
+            continue
+        top, bottom, left, right, inner = _side_ink(ink[y:y + h, x:x + w])
+        # All four sides drawn: a box, not a letter (O, D and H miss a side or the corners).
+        if min(top, bottom, left, right) < 0.8:
+            continue
+        out.append(CheckBox(bbox=(x, y, x + w, y + h), fill=round(inner, 4)))
+    return out
+
+
+def erase_outlines(gray: np.ndarray, boxes: list[CheckBox]) -> np.ndarray:
+    out = gray.copy()
+    for b in boxes:
+        x0, y0, x1, y1 = b.bbox
+        t = max(3, round(0.2 * min(x1 - x0, y1 - y0)))
+        out[max(0, y0 - 2):y0 + t, max(0, x0 - 2):x1 + 2] = 255
+        out[y1 - t:y1 + 2, max(0, x0 - 2):x1 + 2] = 255
+        out[max(0, y0 - 2):y1 + 2, max(0, x0 - 2):x0 + t] = 255
+        out[max(0, y0 - 2):y1 + 2, x1 - t:x1 + 2] = 255
+    return out

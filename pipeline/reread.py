@@ -1,0 +1,71 @@
+"""Second OCR pass over single cells the extractor asked for, in one tesseract call.
+
+Whole-page OCR (sparse text) drops lone characters in narrow columns: the insurer letter, the
+Y of ADDL INSD.  Each such cell is cut from the page, the cuts are stacked into one image
+(one tesseract start-up, ~0.1 s a page, instead of ~0.1 s per cell) and read as lines of text
+(psm 6) restricted to the characters the cell can hold.  The words read replace whatever the
+first pass had inside those cells.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from pipeline import tesseract
+from pipeline.types import PAGE_DPI, PageContent, Reread, Word
+
+PAD = 30  # white around each cut, so tesseract sees each as a separate line
+INSET = 5  # pixels trimmed off each cell edge, where ruled lines run
+
+
+def _cut(page: PageContent, r: Reread) -> np.ndarray | None:
+    x0, y0, x1, y1 = r.bbox
+    crop = page.image[max(0, y0 + INSET):max(0, y1 - INSET), max(0, x0 + INSET):x1 - INSET]
+    return crop if crop.size else None
+
+
+def reread(pages: list[PageContent], requests: list[Reread], *, timeout: float) -> int:
+    """Re-OCR the requested cells and patch the pages' words; returns cells read."""
+    by_number = {p.number: p for p in pages}
+    groups: dict[str, list[tuple[Reread, np.ndarray]]] = defaultdict(list)
+    for r in requests:
+        page = by_number.get(r.page)
+        if page is None or page.image is None:
+            continue
+        crop = _cut(page, r)
+        if crop is not None:
+            groups[r.charset].append((r, crop))
+    done = 0
+    for charset, items in groups.items():
+        width = max(c.shape[1] for _, c in items) + 2 * PAD
+        height = sum(c.shape[0] + 2 * PAD for _, c in items)
+        sheet = np.full((height, width), 255, np.uint8)
+        bands: list[tuple[int, int]] = []
+        y = 0
+        for _, c in items:
+            sheet[y + PAD:y + PAD + c.shape[0], PAD:PAD + c.shape[1]] = c
+            bands.append((y, y + c.shape[0] + 2 * PAD))
+            y += c.shape[0] + 2 * PAD
+        extra = f"-c tessedit_char_whitelist={charset}" if charset else ""
+        words = tesseract.run_data(sheet, page=0, psm=6, dpi=PAGE_DPI, timeout=timeout,
+                                   extra=extra)
+        for (r, _), (b0, b1) in zip(items, bands, strict=True):
+            found = [w for w in words if b0 <= w.cy < b1]
+            _patch(by_number[r.page], r, found, b0)
+            done += 1
+    return done
+
+
+def _patch(page: PageContent, r: Reread, found: list[Word], band_top: int) -> None:
+    x0, y0, x1, y1 = r.bbox
+    ox, oy = x0 + INSET - PAD, y0 + INSET - PAD - band_top
+    inside = [w for w in page.words if x0 <= w.cx <= x1 and y0 <= w.cy <= y1]
+    if not found:
+        return
+    keep = [w for w in page.words if not any(w is i for i in inside)]
+    for w in found:
+        bx0, by0, bx1, by1 = w.bbox
+        keep.append(Word(w.text, (bx0 + ox, by0 + oy, bx1 + ox, by1 + oy), w.conf, page.number))
+    page.words = keep
