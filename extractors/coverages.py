@@ -205,7 +205,56 @@ def _section_top(layout: PageLayout, grid: Grid, anchor: LabelHit) -> float:
     return max(cands) if cands else anchor.y0 - 0.5 * h
 
 
+# Labels that say which line of business a band of the grid is; several per line, so one
+# label lost to OCR does not lose the section.
+SECTION_LABELS = {
+    "gl": ("GL", "AGG_APPLIES", "L_DAMAGE_RENTED", "L_MED_EXP", "L_PERSONAL_ADV",
+           "L_GENERAL_AGGREGATE", "L_PRODUCTS", "OPT_PROJECT", "OPT_LOC"),
+    "auto": ("AUTO", "ANY_AUTO", "OWNED_AUTOS", "SCHEDULED_AUTOS", "HIRED_AUTOS",
+             "NON_OWNED_AUTOS", "L_CSL", "L_BI_PERSON", "L_BI_ACCIDENT", "L_PROPERTY_DAMAGE"),
+    "umbrella": ("UMBRELLA", "EXCESS", "DED", "RETENTION", "L_AGGREGATE"),
+    "wc": ("WC", "EMPLOYERS_LIABILITY", "YN", "EXCLUDED", "MANDATORY_NH", "IF_YES",
+           "PER_STATUTE", "L_EL_EACH_ACCIDENT", "L_EL_DISEASE_EMPLOYEE", "L_EL_DISEASE_POLICY"),
+}
+
+
+def _bands(layout: PageLayout, grid: Grid) -> list[tuple[float, float]]:
+    """The grid cut at its full-width ruled lines (section and free-row separators)."""
+    left = grid.cols.get("H_TYPE", (0, 0))[0]
+    right = grid.cols.get("H_EXP", grid.cols["H_POLNUM"])[1]
+    ys = sorted(r.y0 for r in layout.hrules
+                if r.x0 <= left + 40 and r.x1 >= right - 40
+                and grid.top + 5 < r.y0 < grid.bottom - 5)
+    cuts: list[float] = [grid.top]
+    for y in ys:
+        if y - cuts[-1] > 12:
+            cuts.append(y)
+    cuts.append(grid.bottom)
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b - a > 12]
+
+
 def find_sections(layout: PageLayout, grid: Grid) -> list[Section]:
+    """Sections by the labels inside each ruled band; label anchors when there are no rules."""
+    bands = _bands(layout, grid)
+    if len(bands) < 3:
+        return _sections_by_anchor(layout, grid)
+    sections: list[Section] = []
+    for y0, y1 in bands:
+        votes = {kind: sum(1 for lid in lids for _ in _hits_between(layout, lid, y0, y1))
+                 for kind, lids in SECTION_LABELS.items()}
+        kind = max(votes, key=lambda k: votes[k])
+        # A section prints five or more of its labels; a free row may hold a typed word
+        # that happens to be one ("Scheduled Equip").
+        if votes[kind] < 2:
+            kind = "other"
+        if sections and sections[-1].kind == kind:
+            sections[-1].y1 = y1  # a rule inside a section
+        else:
+            sections.append(Section(kind, y0, y1, None))
+    return sections
+
+
+def _sections_by_anchor(layout: PageLayout, grid: Grid) -> list[Section]:
     found: list[tuple[str, LabelHit]] = []
     for kind, lids in (("gl", ("GL",)), ("auto", ("AUTO",)), ("umbrella", ("UMBRELLA", "EXCESS")),
                        ("wc", ("WC",))):
