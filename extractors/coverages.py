@@ -100,7 +100,7 @@ def _header_kind(words: list[Word]) -> str | None:
     norms = [norm(w.text) for w in words]
     for lid, keys in HEADER_WORDS:
         for k in keys:
-            tol = 1 if len(k) >= 4 else 0
+            tol = 2 if len(k) >= 6 else 1 if len(k) >= 4 else 0
             if any(n[: len(k) + 1] and levenshtein(n[: len(k)], k) <= tol and
                    abs(len(n) - len(k)) <= 2 for n in norms if n):
                 return lid
@@ -222,15 +222,16 @@ def _bands(layout: PageLayout, grid: Grid) -> list[tuple[float, float]]:
     """The grid cut at its full-width ruled lines (section and free-row separators)."""
     left = grid.cols.get("H_TYPE", (0, 0))[0]
     right = grid.cols.get("H_EXP", grid.cols["H_POLNUM"])[1]
+    # Most of the way across (a fax or a faint scan loses the ends of some lines).
     ys = sorted(r.y0 for r in layout.hrules
-                if r.x0 <= left + 40 and r.x1 >= right - 40
+                if min(r.x1, right) - max(r.x0, left) >= 0.75 * (right - left)
                 and grid.top + 5 < r.y0 < grid.bottom - 5)
     cuts: list[float] = [grid.top]
     for y in ys:
         if y - cuts[-1] > 12:
             cuts.append(y)
     cuts.append(grid.bottom)
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b - a > 12]
+    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b - a > 12]
 
 
 def find_sections(layout: PageLayout, grid: Grid) -> list[Section]:

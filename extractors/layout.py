@@ -218,8 +218,18 @@ def _below(seg: list[Word], segments_by_row: list[list[list[Word]]], row: int
     return None
 
 
+_DEBRIS = set("—–-_=~.,'`|:;‘’\"¦°*^")
+
+
+def is_debris(text: str) -> bool:
+    """OCR of specks and leftover rule fragments: nothing but dashes, dots and bars."""
+    return all(c in _DEBRIS for c in text)
+
+
 def build_layout(page: PageContent, patterns: Patterns | None = None) -> PageLayout:
     pats = patterns or load()
+    if page.source == "ocr":
+        page.words = [w for w in page.words if not is_debris(w.text)]
     hrules = [r for r in page.rules if r.horizontal]
     vrules = [r for r in page.rules if not r.horizontal]
     rows = group_rows(page.words)

@@ -50,28 +50,57 @@ def segments(line_mask: np.ndarray, *, horizontal: bool, min_len: int, scale: fl
     return out
 
 
+def merge_collinear(rules: list[Rule], *, gap: float, tol: float = 5) -> list[Rule]:
+    """Join pieces of one ruled line (a fax or a faint scan breaks lines into dashes)."""
+    out: list[Rule] = []
+    for horizontal in (True, False):
+        segs = sorted(
+            (r for r in rules if r.horizontal == horizontal),
+            key=lambda r: (r.y0, r.x0) if horizontal else (r.x0, r.y0),
+        )
+        lines: list[list[float]] = []  # [pos, start, end]
+        for r in segs:
+            pos, a, b = (r.y0, r.x0, r.x1) if horizontal else (r.x0, r.y0, r.y1)
+            for ln in lines:
+                if abs(ln[0] - pos) <= tol and a - ln[2] <= gap and b >= ln[1] - gap:
+                    ln[1], ln[2] = min(ln[1], a), max(ln[2], b)
+                    break
+            else:
+                lines.append([pos, a, b])
+        for pos, a, b in lines:
+            p, a, b = int(pos), int(a), int(b)
+            out.append(Rule(a, p, b, p) if horizontal else Rule(p, a, p, b))
+    return out
+
+
 def find_rules(gray: np.ndarray, dpi: float, *, out_dpi: float = 300) -> list[Rule]:
     """Ruled segments of an upright page image, in ``out_dpi`` page pixels."""
     mask = ink_mask(gray)
     horiz, vert = line_masks(mask, dpi)
     scale = out_dpi / dpi
     min_len = int(0.25 * dpi)
-    return segments(horiz, horizontal=True, min_len=min_len, scale=scale) + segments(
+    found = segments(horiz, horizontal=True, min_len=min_len, scale=scale) + segments(
         vert, horizontal=False, min_len=min_len, scale=scale
     )
+    return merge_collinear(found, gap=0.15 * out_dpi)
 
 
 def remove_rules(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, list[Rule]]:
     """The page with its ruled lines painted white, and the rules found (same pixel space)."""
     mask = ink_mask(gray)
     horiz, vert = line_masks(mask, dpi)
-    lines = cv2.bitwise_or(horiz, vert)
-    # Grow the mask a little: the anti-aliased fringe of a rule left behind reads as "|" or "_".
-    lines = cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    # Grow the masks across the lines: the fringe of a rule left behind (anti-aliasing, or
+    # the ragged edge of a fax) reads as "_", "-" or "|".
+    rect = cv2.MORPH_RECT
+    lines = cv2.bitwise_or(
+        cv2.dilate(horiz, cv2.getStructuringElement(rect, (3, 7))),
+        cv2.dilate(vert, cv2.getStructuringElement(rect, (7, 3))),
+    )
     cleaned = gray.copy()
     cleaned[lines > 0] = 255
-    min_len = int(0.25 * dpi)
+    # Short pieces count too (a broken line is many of them); merged, they are the rules.
+    min_len = int(0.1 * dpi)
     rules = segments(horiz, horizontal=True, min_len=min_len, scale=1.0) + segments(
         vert, horizontal=False, min_len=min_len, scale=1.0
     )
-    return cleaned, rules
+    return cleaned, merge_collinear(rules, gap=0.15 * dpi)
