@@ -20,8 +20,9 @@ def _mark_token(layout: PageLayout, label: LabelHit) -> Word | None:
     h = label.height
     rx = load().values["MARK"].regex
     best: Word | None = None
+    own = {id(w) for w in label.words}
     for w in layout.page.words:
-        if w in label.words:
+        if id(w) in own:
             continue
         if not (label.x0 - 4.0 * h <= w.x1 <= label.x0 + 0.3 * h):
             continue

@@ -8,6 +8,7 @@ systems with their own fonts, offsets and scales.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from statistics import median
 
 from spacy.tokens import Doc
@@ -28,7 +29,7 @@ class LabelHit:
     standalone: bool = True
     alone: bool = True  # nothing else in its run of words
 
-    @property
+    @cached_property
     def bbox(self) -> BBox:
         return (
             min(w.x0 for w in self.words),
@@ -184,6 +185,7 @@ class _Stream:
     words: list[Word | None] = field(default_factory=list)
     run_start: list[int] = field(default_factory=list)  # per token: first token of its run
     line: list[int] = field(default_factory=list)  # per token: 0 first line, 1 the next
+    edits: list[int] = field(default_factory=list)  # per token: OCR edits to its label word
 
     def add(self, runs: list[list[Word]]) -> None:
         start = len(self.tokens)
@@ -199,9 +201,19 @@ class _Stream:
         self.line.append(0)
 
     def doc(self, pats: Patterns) -> Doc:
+        """A Doc whose token norms are corrected to the nearest label word (edits kept)."""
         doc = Doc(pats.nlp.vocab, words=self.tokens or [SEP])
-        for tok in doc:
-            tok.norm_ = "|sep|" if tok.text == SEP else (norm(tok.text) or PUNCT_NORM)
+        self.edits = [0] * len(doc)
+        for i, tok in enumerate(doc):
+            if tok.text == SEP:
+                tok.norm_ = "|sep|"
+                continue
+            n = norm(tok.text)
+            if not n:
+                tok.norm_ = PUNCT_NORM
+                continue
+            canon, self.edits[i] = pats.vocabulary.canonical(n)
+            tok.norm_ = canon
         return doc
 
 
@@ -251,16 +263,6 @@ def build_layout(page: PageContent, patterns: Patterns | None = None) -> PageLay
     return layout
 
 
-def _phrase_edits(norms: list[str], phrases: list[list[str]]) -> int | None:
-    best: int | None = None
-    for words in phrases:
-        if len(words) != len(norms):
-            continue
-        d = sum(levenshtein(a, b) for a, b in zip(norms, words, strict=True))
-        best = d if best is None else min(best, d)
-    return best
-
-
 def _matches(stream: _Stream, doc: Doc, pats: Patterns, *, cross_line: bool
              ) -> list[LabelHit]:
     out: list[LabelHit] = []
@@ -268,10 +270,7 @@ def _matches(stream: _Stream, doc: Doc, pats: Patterns, *, cross_line: bool
         lid = pats.nlp.vocab.strings[match_id]
         if cross_line and (stream.line[s] != 0 or stream.line[e - 1] != 1):
             continue  # only labels that really continue on the second line
-        norms = [t.norm_ for t in doc[s:e] if t.norm_ != PUNCT_NORM]
-        edits = _phrase_edits(norms, pats.label_phrases[lid])
-        if edits is None:
-            continue
+        edits = sum(stream.edits[s:e])
         words = tuple(w for w in stream.words[s:e] if w is not None)
         before = stream.words[stream.run_start[s]:s]
         # A heading starts its run (after at most a check mark) and ends without sentence
