@@ -418,6 +418,28 @@ class PolicyReader:
         val, conf, _, _ = is_checked(self.layout, hits[0])
         return val, conf, hits[0]
 
+    def orphan_checks(self, y0: float, y1: float, options: dict[str, str]) -> bool:
+        """Checked boxes in the TYPE column with none of the section's option labels beside
+        them (OCR lost the label).  Each is sent to be read again; True when any remain."""
+        x0, x1 = self.grid.cols.get("H_TYPE", (0, 0))
+        hits = [h for lid in options for h in _hits_between(self.layout, lid, y0 - 20, y1 + 20)]
+        orphan = False
+        for b in self.layout.page.boxes:
+            bx0, by0, bx1, by1 = b.bbox
+            if b.fill < 0.2 or not (x0 <= bx0 and bx1 <= x1 and y0 <= by0 and by1 <= y1):
+                continue
+            bh = by1 - by0
+            # The label starts beside the box: its first line level with it.
+            claimed = any(bx1 - 5 <= h.x0 <= bx1 + 3 * bh and by0 - 0.6 * bh <= h.y0 <= by1
+                          for h in hits)
+            if claimed:
+                continue
+            orphan = True
+            if self.col.allow_rereads:
+                region = (bx1 + 2, int(by0 - bh), int(bx1 + 10 * bh), int(by1 + bh))
+                self.col.rereads.append(Reread(self.layout.page.number, region, ""))
+        return orphan
+
     def put_check(self, path: str, lid_values: dict[str, str], y0: float, y1: float) -> None:
         """A one-of-several box group (OCCUR / CLAIMS-MADE): the checked option, if any."""
         chosen = []

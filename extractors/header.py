@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from extractors import normalize as nz
 from extractors.fields import Collector, join_words, region_lines, same_row
-from extractors.layout import LabelHit, PageLayout
+from extractors.layout import LabelHit, PageLayout, group_rows
 from extractors.patterns import norm
 from extractors.skeleton import Skeleton, snap_left
 from pipeline.types import Word
@@ -24,7 +24,13 @@ def _value_right(layout: PageLayout, label: LabelHit, x_end: float) -> list[Word
     ex = _ids(label)
     cand = [w for w in layout.page.words if w.x0 >= label.x1 - 2 and w.x1 <= x_end + 5
             and id(w) not in ex]
-    return sorted(same_row(cand, label), key=lambda w: w.x0)
+    near = same_row(cand, label, slack=0.9)
+    if not near:
+        return []
+    # The value's own line, by its own font: a small label and a large typed value do not
+    # share a center line, and a word without ascenders sits lower than its neighbours.
+    rows = group_rows(near)
+    return min(rows, key=lambda r: abs(sum(w.cy for w in r) / len(r) - label.cy))
 
 
 def _from_digits(words: list[Word]) -> list[Word]:

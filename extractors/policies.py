@@ -21,6 +21,7 @@ from extractors.coverages import (
 from extractors.fields import Collector, join_words, same_row, text_lines
 from extractors.layout import PageLayout
 from extractors.skeleton import Skeleton
+from pipeline.types import Reread
 
 
 def read_coverages(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
@@ -85,6 +86,8 @@ def _auto(reader: PolicyReader, sec: Section) -> None:
         if val:
             autos.append(value)
             words.extend(hit.words)
+    if reader.orphan_checks(sec.y0, sec.y1, AUTO_OPTIONS):
+        conf *= 0.3  # a checked box whose label we could not read: the list may be short
     reader.col.put(f"{base}.autos", autos, words, ocr=conf, raw=", ".join(autos))
 
 
@@ -138,6 +141,13 @@ def _proprietor(reader: PolicyReader, base: str, sec: Section) -> None:
                                         anchor.y1 + 2.5 * h)
              if id(w) not in yn_words and w.text.strip("[]()|").upper() in ("Y", "N")]
     if not cands:
+        # OCR rarely reads a letter alone in a box: read the box by itself.
+        boxes = [b for b in layout.page.boxes
+                 if type_col[0] <= b.bbox[0] and b.bbox[2] <= type_col[1]
+                 and anchor.y0 - 3 * h <= (b.bbox[1] + b.bbox[3]) / 2 <= anchor.y1 + h]
+        if boxes and reader.col.allow_rereads:
+            box = max(boxes, key=lambda b: b.bbox[0])
+            reader.col.rereads.append(Reread(layout.page.number, box.bbox, "YN"))
         return
     w = min(cands, key=lambda w: abs(w.cy - anchor.cy))
     value = w.text.strip("[]()|").upper() == "Y"

@@ -65,7 +65,23 @@ def _patch(page: PageContent, r: Reread, found: list[Word], band_top: int) -> No
     if not found:
         return
     keep = [w for w in page.words if not any(w is i for i in inside)]
+    right_edge = x1 - INSET - 3
     for w in found:
         bx0, by0, bx1, by1 = w.bbox
-        keep.append(Word(w.text, (bx0 + ox, by0 + oy, bx1 + ox, by1 + oy), w.conf, page.number))
+        box = (bx0 + ox, by0 + oy, bx1 + ox, by1 + oy)
+        # A word cut by the crop's edge, or lying over a word the first pass read whole
+        # outside the cell, is a fragment of that word.
+        if box[2] >= right_edge and len(found) > 1:
+            continue
+        if any(_overlap(box, k.bbox) > 0.3 for k in keep):
+            continue
+        keep.append(Word(w.text, box, w.conf, page.number))
     page.words = keep
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Share of box a covered by box b."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    area = max(1, (a[2] - a[0]) * (a[3] - a[1]))
+    return max(0, w) * max(0, h) / area
