@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
+
 from extractors import normalize as nz
 from extractors.checkbox import is_checked
 from extractors.fields import (
@@ -98,11 +100,15 @@ HEADER_WORDS = (
 
 def _header_kind(words: list[Word]) -> str | None:
     norms = [norm(w.text) for w in words]
+    joined = "".join(norms)
     for lid, keys in HEADER_WORDS:
         for k in keys:
             tol = 2 if len(k) >= 6 else 1 if len(k) >= 4 else 0
             if any(n[: len(k) + 1] and levenshtein(n[: len(k)], k) <= tol and
                    abs(len(n) - len(k)) <= 2 for n in norms if n):
+                return lid
+            # OCR may split a word ("NU BER"): look in the column's text run together.
+            if len(k) >= 5 and fuzz.partial_ratio(k, joined) >= 85:
                 return lid
     return None
 
@@ -141,6 +147,10 @@ def _header_groups(layout: PageLayout, top: float, bottom: float) -> dict[str, B
         kind = _header_kind(sorted(g, key=lambda w: (w.y0, w.x0)))
         if kind and kind not in heads:
             heads[kind] = union_bbox(g)
+    # A header OCR lost entirely is the gap between its neighbours.
+    if "H_POLNUM" not in heads and "H_SUBR" in heads and "H_EFF" in heads:
+        a, b = heads["H_SUBR"], heads["H_EFF"]
+        heads["H_POLNUM"] = (a[2] + 10, a[1], b[0] - 10, a[3])
     return heads
 
 

@@ -28,14 +28,28 @@ def text_page(src: SourcePage) -> PageContent:
                        rules=rules)
 
 
+# Frequent English words and words every insurance form prints.  Upside-down or sideways
+# text OCRs into confident nonsense ("GUOOV", "paisjsibe"), never into these.
+COMMON_WORDS = frozenset("""
+the of and to a in is it for on that by this with as be or are at from an not no any
+all have has will may must if such other than which under per each only its your you
+insurance certificate policy policies insured insurer coverage liability limit limits
+general date name address holder number authorized representative description
+operations additional information rights upon issued above below terms conditions
+contract document respect period indicated company agency phone fax mail
+""".split())
+
+
 def looks_upright(words: list[Word]) -> bool:
-    """Upright text OCRs into confident words; a page upside down or sideways into shreds.
+    """Upright text OCRs into real words; a page upside down or sideways into nonsense.
 
     Checking the OCR we need anyway costs nothing, where tesseract's orientation detection
     costs ~1.2 s a page; it only runs when this check fails.
     """
-    good = sum(1 for w in words if w.conf >= 0.85 and sum(c.isalpha() for c in w.text) >= 3)
-    return good >= 25 or (len(words) > 0 and good / len(words) >= 0.5 and good >= 5)
+    alpha = [w.text.lower().strip(".,:;()'\"") for w in words]
+    alpha = [t for t in alpha if len(t) >= 2 and t.isalpha()]
+    known = sum(1 for t in alpha if t in COMMON_WORDS)
+    return known >= 12 or (bool(alpha) and known / len(alpha) >= 0.15 and known >= 3)
 
 
 def scanned_page(src: SourcePage, *, timeout: float) -> PageContent:

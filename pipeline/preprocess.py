@@ -42,6 +42,17 @@ def to_page_dpi(gray: np.ndarray, dpi: tuple[float, float] | None) -> tuple[np.n
     return cv2.resize(gray, None, fx=fx, fy=fy, interpolation=interp), known
 
 
+def _sheet_masks(small: np.ndarray) -> list[np.ndarray]:
+    """Candidate masks of the sheet: by its edges (robust to shadows and vignetting that
+    darken part of the paper below the background), then by brightness (Otsu)."""
+    edges = cv2.Canny(small, 30, 90)
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    closed = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((25, 25), np.uint8))
+    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
+    return [closed, bright]
+
+
 def find_page_quad(gray: np.ndarray) -> np.ndarray | None:
     """Corners of a sheet of paper lying on a darker background (a phone photo), or None
     when the image is the page itself (a scan)."""
@@ -49,25 +60,27 @@ def find_page_quad(gray: np.ndarray) -> np.ndarray | None:
     scale = 800 / max(h, w)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (7, 7), 0)
-    _, mask = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return None
-    c = max(contours, key=cv2.contourArea)
-    area = cv2.contourArea(c) / (small.shape[0] * small.shape[1])
-    if not 0.2 <= area <= 0.93:
-        return None
-    approx = cv2.approxPolyDP(cv2.convexHull(c), 0.02 * cv2.arcLength(c, True), True)
-    if len(approx) != 4:
-        return None
-    quad = approx.reshape(4, 2).astype(np.float32) / scale
-    # The paper must be clearly brighter than what surrounds it.
-    inside = np.zeros_like(small)
-    cv2.fillConvexPoly(inside, (quad * scale).astype(np.int32), 255)
-    if small[inside > 0].mean() - small[inside == 0].mean() < 25:
-        return None
-    return _order(quad)
+    frame = small.shape[0] * small.shape[1]
+    for mask in _sheet_masks(small):
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        if not contours:
+            continue
+        c = max(contours, key=cv2.contourArea)
+        hull = cv2.convexHull(c).reshape(-1, 2).astype(np.float32)
+        if not 0.2 <= cv2.contourArea(hull) / frame <= 0.93:
+            continue
+        # The sheet's corners are the hull's extreme points along the diagonals: robust to
+        # a soft shadow or a dog-ear that make a polygon fit put a corner in the wrong place.
+        quad = _order(hull)
+        if cv2.contourArea(quad) < 0.9 * cv2.contourArea(hull):
+            continue  # not a four-cornered sheet
+        # The paper must be clearly brighter than what surrounds it.
+        inside = np.zeros_like(small)
+        cv2.fillConvexPoly(inside, quad.astype(np.int32), 255)
+        if small[inside > 0].mean() - small[inside == 0].mean() < 15:
+            continue
+        return quad / scale
+    return None
 
 
 def _order(pts: np.ndarray) -> np.ndarray:
