@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -30,7 +28,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import OUT, REPO, md_table, pct  # noqa: E402
+from bench import OUT, coi_command, coi_env, md_table, pct, run_logged  # noqa: E402
 from extractors.validate import DEFAULT_THRESHOLD  # noqa: E402
 from fixtures.generate import CONDITIONS, LAYOUT_NAMES, generate  # noqa: E402
 from fixtures.score import Outcome, Tally, compare, tally  # noqa: E402
@@ -147,42 +145,6 @@ def condition_of(file: str) -> str:
     return file.split("-", 1)[0]
 
 
-def coi_command() -> list[str]:
-    for exe in (Path(sys.executable).parent / "coi", REPO / ".venv" / "bin" / "coi"):
-        if exe.exists():
-            return [str(exe)]
-    return [sys.executable, "-m", "coi.cli"]
-
-
-def coi_env(data_dir: Path) -> dict[str, str]:
-    """The caller's environment without Prefect or coi settings (a PREFECT_API_URL would send
-    benchmark runs to a real server, a coi.toml or COI_* could point elsewhere)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "COI_"))}
-    env["COI_DATA_DIR"] = str(data_dir)
-    env["COLUMNS"] = "200"
-    return env
-
-
-def run_logged(cmd: list[str], *, env: dict[str, str], cwd: Path, log: Path,
-               echo: bool) -> str:
-    """Run a command, streaming its output to ``log`` (and stderr with ``echo``)."""
-    lines = []
-    with open(log, "w", encoding="utf-8") as fp:
-        fp.write("$ " + shlex.join(cmd) + "\n")
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            fp.write(line)
-            lines.append(line)
-            if echo:
-                sys.stderr.write("  " + line)
-        rc = proc.wait()
-    if rc != 0:
-        raise SystemExit(f"{shlex.join(cmd)} exited with {rc}; see {log}")
-    return "".join(lines)
-
-
 def clean_out(out: Path) -> None:
     """Remove what an earlier run into ``out`` left (only the files this script writes)."""
     for d in ("inbox", "truth"):
@@ -234,10 +196,12 @@ def condition_table(by_cond: dict[str, list[Outcome]], docs: dict[str, int],
                      pct(TARGET_ACCURACY.get(cond)), pct(t.review_rate), pct(t.silent_rate, 2),
                      _meets(cond, t)])
     every = tally(o for outs in by_cond.values() for o in outs)
+    misses = [f"{n} of {len(rows)} conditions" for n in [sum(r[-1] != "yes" for r in rows)] if n]
+    misses += ["review"] if every.review_rate > REVIEW_MAX else []
+    misses += ["silent"] if every.silent_rate > SILENT_MAX else []
     rows.append(["**all**", sum(docs.values()), len(missing), every.fields, pct(every.accuracy),
                  "", pct(every.review_rate), pct(every.silent_rate, 2),
-                 "yes" if every.review_rate <= REVIEW_MAX and every.silent_rate <= SILENT_MAX
-                 else "NO"])
+                 "NO: " + ", ".join(misses) if misses else "yes"])
     return md_table(["condition", "docs", "no record", "fields", "accuracy", "target",
                      "review", "silent errors", "meets targets"], rows,
                     right=(1, 2, 3, 4, 5, 6, 7))
@@ -346,6 +310,8 @@ def render(args: argparse.Namespace, by_cond: dict[str, list[Outcome]], docs: di
         "## Per field family (all conditions)", family_table(every),
         "## Reliability: observed accuracy by confidence (fields in the bin)",
         reliability_table(every),
+        f"{sum(o.confidence is None for o in every)} truth fields had no value in the record "
+        "and are in no bin.",
         "## Accept threshold: what each would give (all conditions)", sweep_table(every),
         "Per family, the lowest threshold within the silent-error target:",
         family_threshold_table(every),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import cv2
 import numpy as np
 
 from pipeline import boxes as bx
@@ -40,20 +41,31 @@ contract document respect period indicated company agency phone fax mail
 """.split())
 
 
-def looks_upright(words: list[Word]) -> bool:
-    """Upright text OCRs into real words; a page upside down or sideways into nonsense.
+def upright_score(words: list[Word]) -> int:
+    """How many real words (3+ letters) the OCR found.  Upright text OCRs into real words; a
+    page upside down or sideways into confident nonsense ("GUOOV", "uete", "ve am")."""
+    n = 0
+    for w in words:
+        t = w.text.lower().strip(".,:;()'\"")
+        if len(t) >= 3 and t in COMMON_WORDS:
+            n += 1
+    return n
 
-    Checking the OCR we need anyway costs nothing, where tesseract's orientation detection
-    costs ~1.2 s a page; it only runs when this check fails.
-    """
-    alpha = [w.text.lower().strip(".,:;()'\"") for w in words]
-    alpha = [t for t in alpha if len(t) >= 2 and t.isalpha()]
-    known = sum(1 for t in alpha if t in COMMON_WORDS)
-    return known >= 12 or (bool(alpha) and known / len(alpha) >= 0.15 and known >= 3)
+
+def looks_upright(words: list[Word]) -> bool:
+    return upright_score(words) >= 10
+
+
+_TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
 def scanned_page(src: SourcePage, *, timeout: float) -> PageContent:
-    """Clean the image (measured steps only) and OCR it."""
+    """Clean the image (measured steps only) and OCR it.
+
+    Orientation: the OCR we need anyway tells whether the page reads (upright_score); only
+    when it does not is tesseract's orientation detection (~1 s) asked, and its answer is
+    checked the same way, since OSD is unsure on form pages with little running text.
+    """
     assert src.image is not None
     steps: dict[str, float] = {}
     t = time.perf_counter()
@@ -74,18 +86,29 @@ def scanned_page(src: SourcePage, *, timeout: float) -> PageContent:
     gray = pp.flatten_light(gray)
     gray = pp.stretch_contrast(gray)
     mark("light")
-    rotation = 0
     if gray.shape[1] > gray.shape[0]:
         # A certificate is portrait: a landscape page is turned 90 or 270 degrees.
-        gray, rotation = pp.orient(gray, timeout=timeout)
+        _, rot = pp.orient(gray, timeout=timeout)
         mark("orient")
-    upright, words, rules, boxes, skew = _ocr_upright(gray, src.number, timeout, mark)
-    if not looks_upright(words):
-        turned, rot = pp.orient(gray, timeout=timeout)
-        mark("orient")
-        if rot:
-            gray, rotation = turned, (rotation + rot) % 360
-            upright, words, rules, boxes, skew = _ocr_upright(gray, src.number, timeout, mark)
+        first = rot if rot in (90, 270) else 90
+        candidates = [first, 360 - first]
+    else:
+        candidates = [0]
+    tried: list[tuple[int, int, tuple]] = []
+    for rotation in candidates:
+        img = cv2.rotate(gray, _TURN[rotation]) if rotation else gray
+        out = _ocr_upright(img, src.number, timeout, mark)
+        tried.append((upright_score(out[1]), rotation, out))
+        if looks_upright(out[1]):
+            break
+    else:
+        if candidates == [0]:
+            _, rot = pp.orient(gray, timeout=timeout)
+            mark("orient")
+            rot = rot if rot else 180
+            out = _ocr_upright(cv2.rotate(gray, _TURN[rot]), src.number, timeout, mark)
+            tried.append((upright_score(out[1]), rot, out))
+    _, rotation, (upright, words, rules, boxes, skew) = max(tried, key=lambda t: t[0])
     h, w = upright.shape
     return PageContent(number=src.number, width=w, height=h, words=words, source="ocr",
                        rules=rules, boxes=boxes, rotation=rotation, skew=skew, image=upright,

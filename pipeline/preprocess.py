@@ -169,11 +169,11 @@ def rotate(gray: np.ndarray, degrees: float) -> np.ndarray:
 
 
 def orient(gray: np.ndarray, *, timeout: float) -> tuple[np.ndarray, int]:
-    """Turn the page upright with tesseract's orientation detection (90/180/270)."""
+    """Tesseract's orientation detection: (the page turned upright, degrees turned)."""
     # OSD reads a few hundred characters; a half-resolution page is plenty and faster.
     small = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     rot, conf = tesseract.run_osd(small, dpi=PAGE_DPI // 2, timeout=timeout)
-    if rot == 0 or conf < 1.0:
+    if rot == 0 or conf < 0.5:
         return gray, 0
     turns = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
     return cv2.rotate(gray, turns[rot]), rot

@@ -147,7 +147,7 @@ def run_osd(image: np.ndarray, *, dpi: int = 300, timeout: float = 60) -> tuple[
     _require("osd")
     try:
         out = _call(
-            pytesseract.image_to_osd, image, timeout=timeout, config=f"--psm 0 --dpi {dpi}"
+            pytesseract.image_to_osd, image, timeout=timeout, config=f"--dpi {dpi}"
         )
     except OcrFailed as exc:
         # OSD refuses pages with too few characters ("Too few characters"): not an error of
