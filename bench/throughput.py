@@ -74,12 +74,13 @@ def stage_rows(results: list[DocumentResult]) -> list[list[object]]:
         for k, v in r.timings.items():
             values[k].append(float(v))
 
-    def order(key: str) -> tuple[int, int, str]:
+    def order(key: str) -> tuple[int, int, int, str]:
         page, _, step = key.partition(".")
-        if step:
-            return (0, STAGE_ORDER.index(step) if step in STAGE_ORDER else 99, key)
-        rank = {"read": 1, "reread": 2, "reread_cells": 3, "extract": 4, "total": 5}
-        return (rank.get(key, 0 if key.startswith("p") else 6), 0, key)
+        if page[:1] == "p" and page[1:].isdigit():  # p1.ocr, then p1 (the page's total)
+            rank = STAGE_ORDER.index(step) if step in STAGE_ORDER else (99 if step else 100)
+            return (0, int(page[1:]), rank, key)
+        ranks = {"read": 1, "reread": 2, "reread_cells": 3, "extract": 4, "total": 5}
+        return (1, ranks.get(key, 6), 0, key)
 
     total = median(values.get("total", [])) or 1.0
     rows: list[list[object]] = []
@@ -148,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.count < 1:
         ap.error("--count must be at least 1")
     command = shlex.join([sys.executable, *(sys.argv if argv is None else [__file__, *argv])])
-    t0 = time.perf_counter()
+    t0, load0 = time.perf_counter(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="coi-throughput-") as tmp:
         work = args.keep.resolve() if args.keep else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -195,7 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             md_table(["timing", "median s", "of total", "docs"], stage_rows(results),
                      right=(1, 2, 3)),
         ]
-    parts += [f"Wall time {time.perf_counter() - t0:.1f} s. Command: `{command}`"]
+    parts += ["`extract` includes `reread` (single cells OCR'd again); `pN` is page N's whole "
+              "read, `read` all pages with opening and rasterizing.",
+              f"Load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
+              f"({os.cpu_count()} CPUs). Wall time {time.perf_counter() - t0:.1f} s. "
+              f"Command: `{command}`"]
     print("\n\n".join(parts))
     return 0
 

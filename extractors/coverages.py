@@ -338,7 +338,11 @@ class PolicyReader:
         L, g, col = self.layout, self.grid, self.col
         num = _first_line(_col_words(L, g, "H_POLNUM", y0, y1),
                           lambda t: any(c.isdigit() for c in t))
-        got = bool(col.add(f"{base}.policy_number", num, nz.parse_policy_number))
+        # OCR splits and joins monospaced numbers at will ("WC7 23103022"): where its
+        # words are several, the spacing itself is a guess.
+        structure = 0.85 if L.page.source == "ocr" and len(num) > 1 else 1.0
+        got = bool(col.add(f"{base}.policy_number", num, nz.parse_policy_number,
+                           structure=structure))
         row: list[Word] = list(num)
         for colname, attr in (("H_EFF", "effective_date"), ("H_EXP", "expiration_date")):
             dates = [w for w in _col_words(L, g, colname, y0, y1) if nz.parse_date(w.text)[0]]

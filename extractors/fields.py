@@ -25,28 +25,6 @@ def join_words(words: Iterable[Word]) -> str:
     return " ".join(w.text for w in sorted(words, key=lambda w: w.x0))
 
 
-def text_lines(words: list[Word]) -> list[list[Word]]:
-    """Words of a region as lines of text, top to bottom."""
-    return group_rows(words)
-
-
-def same_row(words: Iterable[Word], anchor: LabelHit | Word, *, slack: float = 0.6) -> list[Word]:
-    """Words whose vertical center lies within the anchor's band (font sizes may differ)."""
-    a_cy = anchor.cy
-    a_h = anchor.height
-    out = []
-    for w in words:
-        if abs(w.cy - a_cy) <= slack * max(a_h, w.height):
-            out.append(w)
-    return out
-
-
-def ocr_confidence(words: Iterable[Word]) -> float:
-    """A value is only as sure as its least sure word."""
-    confs = [w.conf for w in words]
-    return min(confs) if confs else 1.0
-
-
 @dataclass
 class Collector:
     """Accumulates FieldValues for one certificate."""

@@ -51,7 +51,7 @@ def _party(col: Collector, prefix: str, lines: list[list[Word]]) -> None:
     if len(lines) > 1:
         words = [w for line in lines[1:] for w in line]
         text = ", ".join(nz.clean_text(join_words(line)) for line in lines[1:])
-        col.add(f"{prefix}.address", words, nz.parse_text, text=text)
+        col.add(f"{prefix}.address", words, nz.parse_address, text=text)
 
 
 def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:

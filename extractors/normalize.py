@@ -177,3 +177,26 @@ def parse_email(text: str) -> tuple[str | None, float]:
 def parse_text(text: str) -> tuple[str | None, float]:
     t = clean_text(text)
     return (t, 1.0) if t else (None, 0.0)
+
+
+US_STATES = frozenset("""
+AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ
+NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI
+""".split())
+_STATE_ZIP = re.compile(r"\b([A-Za-z]{2})\s+(\d{5}(?:-\d{4})?)$")
+
+
+def parse_address(text: str) -> tuple[str | None, float]:
+    """An address; the state before the ZIP code is upper case whatever OCR made of it."""
+    t = clean_text(text)
+    if not t:
+        return None, 0.0
+    m = _STATE_ZIP.search(t)
+    fit = 1.0
+    if m:
+        state = m.group(1).upper()
+        if state in US_STATES:
+            t = t[: m.start(1)] + state + t[m.end(1):]
+        else:
+            fit = 0.8  # not a state: likely misread
+    return t, fit
