@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
-from extractors.layout import LabelHit, PageLayout, group_rows
+from extractors.layout import PageLayout
 from pipeline.types import BBox, FieldValue, Reread, Word
 
 Parser = Callable[[str], tuple[Any, float]]
