@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
-from extractors.layout import PageLayout
+from extractors.layout import LabelHit, PageLayout, group_rows
 from pipeline.types import BBox, FieldValue, Reread, Word
 
 Parser = Callable[[str], tuple[Any, float]]
@@ -23,6 +23,28 @@ def union_bbox(words: Iterable[Word]) -> BBox:
 
 def join_words(words: Iterable[Word]) -> str:
     return " ".join(w.text for w in sorted(words, key=lambda w: w.x0))
+
+
+def text_lines(words: list[Word]) -> list[list[Word]]:
+    """Words of a region as lines of text, top to bottom."""
+    return group_rows(words)
+
+
+def same_row(words: Iterable[Word], anchor: LabelHit | Word, *, slack: float = 0.6) -> list[Word]:
+    """Words whose vertical center lies within the anchor's band (font sizes may differ)."""
+    a_cy = anchor.cy
+    a_h = anchor.height
+    out = []
+    for w in words:
+        if abs(w.cy - a_cy) <= slack * max(a_h, w.height):
+            out.append(w)
+    return out
+
+
+def ocr_confidence(words: Iterable[Word]) -> float:
+    """A value is only as sure as its least sure word."""
+    confs = [w.conf for w in words]
+    return min(confs) if confs else 1.0
 
 
 @dataclass
