@@ -158,8 +158,10 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
     page = layout.page
     top_y = sk.coverages.y1 if sk.coverages else sk.top_end
     bottom = sk.description.y0 if sk.description else page.height
+    # The first line-of-business label below the coverages bar opens the grid.  Any hit
+    # will do here (OCR may glue a check mark to it); prose is above or below the grid.
     anchors = [h for lid in ("GL", "AUTO", "UMBRELLA", "EXCESS", "WC")
-               for h in layout.anchors(lid, top_y, bottom)]
+               for h in _hits_between(layout, lid, top_y, bottom)]
     if not anchors:
         return None
     gl = min(anchors, key=lambda h: h.y0)

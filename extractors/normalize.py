@@ -23,7 +23,7 @@ _WS = re.compile(r"\s+")
 def clean_text(text: str) -> str:
     """Collapse whitespace and trim edge debris (rule fragments read as | or _)."""
     text = _WS.sub(" ", text).strip()
-    return text.strip(" |_¦").strip()
+    return text.strip(" |_¦:;,").strip()
 
 
 def _digits_fixed(text: str) -> tuple[str, bool]:
