@@ -28,7 +28,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import OUT, coi_command, coi_env, md_table, pct, run_logged  # noqa: E402
+import bench  # noqa: E402
+from bench import OUT, md_table, pct  # noqa: E402
 from extractors.validate import DEFAULT_THRESHOLD  # noqa: E402
 from fixtures.generate import CONDITIONS, LAYOUT_NAMES, generate  # noqa: E402
 from fixtures.score import Outcome, Tally, compare, tally  # noqa: E402
@@ -150,8 +151,10 @@ def clean_out(out: Path) -> None:
     for d in ("inbox", "truth"):
         shutil.rmtree(out / d, ignore_errors=True)
     for name in ("bench.db", "bench.db-wal", "bench.db-shm", "records.jsonl", "outcomes.jsonl",
-                 "ingest.log", "export.log"):
+                 "export.log"):
         (out / name).unlink(missing_ok=True)
+    for log in out.glob("ingest*.log"):
+        log.unlink()
 
 
 def score(truth_dir: Path, records: dict[str, dict[str, Any]]
@@ -287,7 +290,7 @@ def totals(args: argparse.Namespace, t: Tally, n_docs: int, n_pages: int,
 
 
 def render(args: argparse.Namespace, by_cond: dict[str, list[Outcome]], docs: dict[str, int],
-           pages: dict[str, int], missing: list[str], ingest_log: str,
+           pages: dict[str, int], missing: list[str], ingest_log: str, crashes: list[str],
            phases: dict[str, float], command: str) -> str:
     every = [o for c in CONDITIONS for o in by_cond.get(c, [])]
     t = tally(every)
@@ -300,6 +303,10 @@ def render(args: argparse.Namespace, by_cond: dict[str, list[Outcome]], docs: di
         f"Targets: field accuracy as listed; review ≤ {pct(REVIEW_MAX, 0)} and silent errors "
         f"(wrong and accepted) ≤ {pct(SILENT_MAX, 1)} of fields, per condition and overall.",
     ]
+    if crashes:
+        parts.append("**`coi ingest` crashed** and was run again on the same inbox (stored "
+                     "documents are skipped as duplicates, the others read):\n\n"
+                     + "\n".join("- " + c.replace("\n", "\n  ") for c in crashes))
     if missing:
         lines = ingest_log.splitlines()
         why = [f"- {f}: " + next((ln.strip() for ln in lines if f in ln), "not in coi's output")
@@ -379,16 +386,18 @@ def main(argv: Sequence[str] | None = None) -> int:
           file=sys.stderr)
 
     t1 = time.perf_counter()
-    env, url = coi_env(args.data_dir), f"sqlite:///{out / 'bench.db'}"
-    ingest_log = run_logged([*coi_command(), "ingest", str(inbox), "--db", url,
-                             "--workers", str(args.workers)],
-                            env=env, cwd=out, log=out / "ingest.log", echo=not args.quiet)
+    env, url = bench.coi_env(args.data_dir), f"sqlite:///{out / 'bench.db'}"
+    cmd = [*bench.coi_command(), "ingest", str(inbox), "--db", url,
+           "--workers", str(args.workers)]
+    ingest_log, crashes = bench.coi_ingest(cmd, env, out, args.quiet)
     phases["ingest"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    run_logged([*coi_command(), "export", "--format", "jsonl", "--db", url,
-                "-o", str(out / "records.jsonl")], env=env, cwd=out, log=out / "export.log",
-               echo=False)
+    cmd = [*bench.coi_command(), "export", "--format", "jsonl", "--db", url,
+           "-o", str(out / "records.jsonl")]
+    rc, text = bench.run_logged(cmd, env=env, cwd=out, log=out / "export.log", echo=False)
+    if rc != 0:
+        raise SystemExit(bench.failure(cmd, rc, text, out / "export.log"))
     records = {}
     for line in (out / "records.jsonl").read_text().splitlines():
         if line.strip():
@@ -403,7 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     phases["score"] = time.perf_counter() - t2
     phases["total"] = time.perf_counter() - t0
 
-    report = render(args, by_cond, docs, pages, missing, ingest_log, phases, command)
+    report = render(args, by_cond, docs, pages, missing, ingest_log, crashes, phases,
+                    command)
     print(report)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)

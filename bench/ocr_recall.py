@@ -18,7 +18,8 @@ cumulative preprocessing step, built from pipeline/preprocess.py, rules.py and b
 
 all with psm 3; then the final image with psm 6 and 11 (and 1.3x upscaled with --upscale).
 Word recall = |OCR words ∩ text-layer words| (as multisets, exact text) / text-layer words;
-precision the same over OCR words.  OCR seconds are tesseract's time alone.
+precision the same over OCR words.  OCR seconds are tesseract's time alone.  Steps written
+inline in pipeline/page.py (not functions of the three modules) are not mirrored here.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ def classify(layout: PageLayout) -> str:
     present = {lid for lid in ACORD25_LABELS if layout.all(lid)}
     remarks = {lid for lid in ACORD101_LABELS if layout.all(lid)}
     # The 101 names the ACORD 25's title in its "FORM TITLE:" line, so look for it first.
-    if remarks and len(present - {"TITLE"}) < 5:
+    only25 = present - {"TITLE", "GL", "AUTO", "WC", "INSURED", "NAIC", "H_POLNUM"}
+    if remarks and len(only25) < 3:
         return "acord101"
     if len(present) >= 6:
         return "acord25"

@@ -6,6 +6,8 @@ instead of sinking the document (partial success, as a reviewer would want).
 
 from __future__ import annotations
 
+import re
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,46 +57,84 @@ def open_document(path: Path, media: str, *, max_pages: int, timeout: float) -> 
     return _open_image(path, max_pages=max_pages)
 
 
+# PDFium is not thread-safe, not even across documents (pypdfium2's documentation), and the
+# ingest flow reads documents on a thread pool: every PDFium call happens under this lock,
+# and nothing PDFium owns outlives it (finalizers could otherwise run on another thread).
+PDFIUM_LOCK = threading.Lock()
+
+
 def _open_pdf(path: Path, *, max_pages: int, timeout: float) -> Opened:
+    with PDFIUM_LOCK:
+        total, digital = _read_text_layers(path, max_pages)
+
+    def pages() -> Iterator[SourcePage]:
+        for i in range(min(total, max_pages)):
+            number = i + 1
+            found = digital.get(number)
+            if isinstance(found, SourcePage):
+                yield found
+                continue
+            if isinstance(found, str):
+                yield SourcePage(number, error=found)
+                continue
+            # No text layer: a scan inside a PDF, rendered by poppler (its own process).
+            try:
+                image = poppler.render_page(path, number, dpi=PAGE_DPI, timeout=timeout)
+            except InputError as exc:
+                yield SourcePage(number, error=exc.message)
+                continue
+            yield SourcePage(number, image=image, dpi=(PAGE_DPI, PAGE_DPI))
+
+    return Opened(total, pages(), capped=total > max_pages)
+
+
+def _read_text_layers(path: Path, max_pages: int) -> tuple[int, dict[int, SourcePage | str]]:
+    """Page count, and for each page with a text layer its words (or its error)."""
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
-        msg = str(exc).lower()
-        if "password" in msg:
-            raise InputError(
-                "the PDF is password-protected; ask the sender for an unprotected copy",
-                stage="open",
-            ) from exc
-        raise InputError(
-            f"the PDF is damaged or truncated and cannot be opened ({exc})", stage="open"
-        ) from exc
-    total = len(pdf)
-    if total == 0:
-        pdf.close()
-        raise InputError("the PDF has no pages", stage="open")
-
-    def pages() -> Iterator[SourcePage]:
-        try:
-            for i in range(min(total, max_pages)):
-                number = i + 1
+        raise _open_error(path, exc) from exc
+    out: dict[int, SourcePage | str] = {}
+    try:
+        total = len(pdf)
+        if total == 0:
+            raise InputError("the PDF has no pages", stage="open")
+        for i in range(min(total, max_pages)):
+            number = i + 1
+            try:
+                page = pdf[i]
                 try:
-                    page = pdf[i]
                     words = textlayer.page_words(page, number)
                     if words is not None:
-                        render = page.render(scale=RULES_DPI / 72, grayscale=True).to_numpy()
-                        yield SourcePage(number, words=words, size=textlayer.page_size_px(page),
-                                         render=render.squeeze())
-                        continue
-                    image = poppler.render_page(path, number, dpi=PAGE_DPI, timeout=timeout)
-                    yield SourcePage(number, image=image, dpi=(PAGE_DPI, PAGE_DPI))
-                except InputError as exc:
-                    yield SourcePage(number, error=exc.message)
-                except pdfium.PdfiumError as exc:
-                    yield SourcePage(number, error=f"page {number} cannot be read: {exc}")
-        finally:
-            pdf.close()
+                        bitmap = page.render(scale=RULES_DPI / 72, grayscale=True)
+                        render = bitmap.to_numpy().squeeze().copy()
+                        bitmap.close()
+                        out[number] = SourcePage(number, words=words,
+                                                 size=textlayer.page_size_px(page),
+                                                 render=render)
+                finally:
+                    page.close()
+            except pdfium.PdfiumError as exc:
+                out[number] = f"page {number} cannot be read: {exc}"
+    finally:
+        pdf.close()
+    return total, out
 
-    return Opened(total, pages(), capped=total > max_pages)
+
+def _open_error(path: Path, exc: Exception) -> InputError:
+    msg = str(exc).lower()
+    # pdfium reports an empty page tree, or no error at all, unhelpfully: look at the file to
+    # say what is wrong.
+    data = path.read_bytes()
+    if not re.search(rb"/Count\s+[1-9]", data) and re.search(rb"/Count\s+0\b", data):
+        return InputError("the PDF has no pages", stage="open")
+    if "password" in msg and b"/Encrypt" in data:
+        return InputError(
+            "the PDF is password-protected; ask the sender for an unprotected copy",
+            stage="open",
+        )
+    return InputError(f"the PDF is damaged or truncated and cannot be opened ({exc})",
+                      stage="open")
 
 
 def _open_image(path: Path, *, max_pages: int) -> Opened:

@@ -81,12 +81,10 @@ def scanned_page(src: SourcePage, *, timeout: float) -> PageContent:
     if quad is not None:
         gray = pp.warp_page(gray, quad)
     else:
-        bilevel = _is_bilevel(gray)
+        bilevel = pp.is_bilevel(gray)
         gray, _ = pp.to_page_dpi(gray, src.dpi)
         if bilevel:
-            # Fax pages: soften the stair-stepped edges of the upscaled 1-bit image; word
-            # recall on faxes 0.798 -> 0.816 (bench/ocr_recall.py).
-            gray = cv2.GaussianBlur(gray, (3, 3), 0)
+            gray = pp.soften(gray)
     mark("geometry")
     gray = pp.flatten_light(gray)
     gray = pp.stretch_contrast(gray)
@@ -118,11 +116,6 @@ def scanned_page(src: SourcePage, *, timeout: float) -> PageContent:
     return PageContent(number=src.number, width=w, height=h, words=words, source="ocr",
                        rules=rules, boxes=boxes, rotation=rotation, skew=skew, image=upright,
                        timings=steps)
-
-
-def _is_bilevel(gray: np.ndarray) -> bool:
-    sample = gray[::7, ::7]
-    return int(np.count_nonzero((sample > 30) & (sample < 225))) < 0.002 * sample.size
 
 
 def _ocr_upright(gray: np.ndarray, number: int, timeout: float, mark):

@@ -56,7 +56,7 @@ def merge_collinear(rules: list[Rule], *, gap: float, tol: float = 5) -> list[Ru
     for horizontal in (True, False):
         segs = sorted(
             (r for r in rules if r.horizontal == horizontal),
-            key=lambda r: (r.y0, r.x0) if horizontal else (r.x0, r.y0),
+            key=lambda r: (r.x0, r.y0) if horizontal else (r.y0, r.x0),
         )
         lines: list[list[float]] = []  # [pos, start, end]
         for r in segs:

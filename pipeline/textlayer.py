@@ -54,16 +54,21 @@ def page_words(page: pdfium.PdfPage, number: int) -> list[Word] | None:
 def _group_words(
     textpage: pdfium.PdfTextPage, n: int, page: pdfium.PdfPage, number: int
 ) -> list[Word]:
+    # pdfium gives the displayed page size, but character boxes in unrotated user space.
     width, height = page.get_size()
     rotation = page.get_rotation() % 360
+    if rotation in (90, 270):
+        width, height = height, width
     scale = PAGE_DPI / 72.0
     words: list[Word] = []
     chars: list[str] = []
-    box: list[float] = []  # left, bottom, right, top in PDF points
+    box: list[float] = []  # x0, y0, x1, y1 in displayed points, y down
 
     def flush() -> None:
         if chars:
-            words.append(_make_word("".join(chars), box, width, height, rotation, scale, number))
+            bbox = (round(box[0] * scale), round(box[1] * scale), round(box[2] * scale),
+                    round(box[3] * scale))
+            words.append(Word("".join(chars), bbox, 1.0, number))
             chars.clear()
             box.clear()
 
@@ -74,53 +79,42 @@ def _group_words(
             flush()
             continue
         # Loose boxes span the glyph's advance: tight boxes of monospaced digits leave gaps
-        # between letters of one word wider than our word-break threshold.
-        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        # between letters of one word wider than our word-break threshold.  Words are
+        # grouped in displayed space, where upright text on a /Rotate'd page runs across.
+        x0, y0, x1, y1 = _display(textpage.get_charbox(i, loose=True), width, height, rotation)
         if box:
-            h = max(box[3] - box[1], top - bottom, 1.0)
+            h = max(box[3] - box[1], y1 - y0, 1.0)
             # A jump back, a gap wider than ~a space, or another baseline ends the word:
             # some PDF writers position words without emitting space characters.
-            back = left < box[2] - 0.5 * h
-            if back or left - box[2] > 0.25 * h or abs(bottom - box[1]) > 0.5 * h:
+            back = x0 < box[2] - 0.5 * h
+            if back or x0 - box[2] > 0.25 * h or abs(y1 - box[3]) > 0.5 * h:
                 flush()
         if not box:
-            box.extend((left, bottom, right, top))
+            box.extend((x0, y0, x1, y1))
         else:
-            box[0] = min(box[0], left)
-            box[1] = min(box[1], bottom)
-            box[2] = max(box[2], right)
-            box[3] = max(box[3], top)
+            box[0], box[1] = min(box[0], x0), min(box[1], y0)
+            box[2], box[3] = max(box[2], x1), max(box[3], y1)
         chars.append(ch)
     flush()
     return words
 
 
-def _make_word(
-    text: str,
-    box: list[float],
-    width: float,
-    height: float,
-    rotation: int,
-    scale: float,
-    number: int,
-) -> Word:
-    left, bottom, right, top = box
-    # PDF space has its origin bottom-left; our pages top-left.  A /Rotate on the page turns
-    # the displayed page, so the box is turned with it.
+def _display(
+    b: tuple[float, float, float, float], width: float, height: float, rotation: int
+) -> tuple[float, float, float, float]:
+    """A box in PDF user space (origin bottom-left) -> displayed page space (origin top-left,
+    after the page's /Rotate), in points.  ``width``/``height`` are the unrotated size."""
+    left, bottom, right, top = b
     if rotation == 90:
-        x0, y0, x1, y1 = bottom, left, top, right
-    elif rotation == 180:
-        x0, y0, x1, y1 = width - right, bottom, width - left, top
-    elif rotation == 270:
-        x0, y0, x1, y1 = height - top, width - right, height - bottom, width - left
-    else:
-        x0, y0, x1, y1 = left, height - top, right, height - bottom
-    bbox = (round(x0 * scale), round(y0 * scale), round(x1 * scale), round(y1 * scale))
-    return Word(text=text, bbox=bbox, conf=1.0, page=number)
+        return bottom, left, top, right
+    if rotation == 180:
+        return width - right, bottom, width - left, top
+    if rotation == 270:
+        return height - top, width - right, height - bottom, width - left
+    return left, height - top, right, height - bottom
 
 
 def page_size_px(page: pdfium.PdfPage) -> tuple[int, int]:
+    """The displayed page size (pdfium already applies /Rotate) in 300-dpi pixels."""
     w, h = page.get_size()
-    if page.get_rotation() % 180 == 90:
-        w, h = h, w
     return round(w * PAGE_DPI / 72.0), round(h * PAGE_DPI / 72.0)
