@@ -9,16 +9,12 @@ from extractors.coverages import (
     GL_LIMITS,
     UMB_LIMITS,
     WC_LIMITS,
-    Grid,
     PolicyReader,
-    Section,
     _col_words,
-    _hits_between,
-    find_grid,
-    find_sections,
     row_bounds,
 )
 from extractors.fields import Collector, join_words, same_row, text_lines
+from extractors.grid import Grid, Section, find_grid, find_sections, hits_between
 from extractors.layout import PageLayout
 from extractors.skeleton import Skeleton
 from pipeline.types import Reread
@@ -64,7 +60,7 @@ def _gl(reader: PolicyReader, sec: Section) -> None:
         return
     reader.put_check(f"{base}.occurrence_basis",
                      {"CLAIMS_MADE": "claims_made", "OCCUR": "occurrence"}, sec.y0, sec.y1)
-    applies = _hits_between(reader.layout, "AGG_APPLIES", sec.y0, sec.y1)
+    applies = hits_between(reader.layout, "AGG_APPLIES", sec.y0, sec.y1)
     y0 = applies[0].y0 if applies else sec.y0
     reader.put_check(f"{base}.aggregate_applies_per",
                      {"OPT_POLICY": "policy", "OPT_PROJECT": "project", "OPT_LOC": "location"},
@@ -130,11 +126,11 @@ def _wc(reader: PolicyReader, sec: Section) -> None:
 def _proprietor(reader: PolicyReader, base: str, sec: Section) -> None:
     """The Y/N typed in the small box of "ANY PROPRIETOR/.../EXCLUDED?"."""
     layout, grid = reader.layout, reader.grid
-    excluded = _hits_between(layout, "EXCLUDED", sec.y0, sec.y1)
+    excluded = hits_between(layout, "EXCLUDED", sec.y0, sec.y1)
     if not excluded:
         return
     anchor = excluded[0]
-    yn_words = {id(w) for h in _hits_between(layout, "YN", sec.y0, sec.y1) for w in h.words}
+    yn_words = {id(w) for h in hits_between(layout, "YN", sec.y0, sec.y1) for w in h.words}
     type_col = grid.cols.get("H_TYPE", (0, grid.cols.get("H_ADDL", (layout.page.width,))[0]))
     h = anchor.height
     cands = [w for w in layout.words_in(type_col[0], anchor.y0 - 2.5 * h, type_col[1],

@@ -1,0 +1,257 @@
+"""The coverage grid's geometry: columns from the printed header row and the ruled lines,
+sections (lines of business) from the labels printed inside each ruled band."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from extractors.fields import union_bbox
+from extractors.layout import LabelHit, PageLayout, group_rows, levenshtein, split_segments
+from extractors.patterns import norm
+from extractors.skeleton import Skeleton
+from pipeline.types import BBox, Word
+
+HEADERS = ("H_INSR", "H_TYPE", "H_ADDL", "H_SUBR", "H_POLNUM", "H_EFF", "H_EXP", "H_LIMITS")
+
+
+@dataclass
+class Grid:
+    cols: dict[str, tuple[float, float]]
+    top: float  # below the header row
+    bottom: float  # the description box
+
+
+@dataclass
+class Section:
+    kind: str  # gl | auto | umbrella | wc | other
+    y0: float
+    y1: float
+    anchor: LabelHit | None
+
+
+def hits_between(layout: PageLayout, lid: str, y0: float, y1: float) -> list[LabelHit]:
+    return [h for h in layout.all(lid) if y0 <= h.cy <= y1]
+
+
+def _vrule_xs(layout: PageLayout, y0: float, y1: float) -> list[float]:
+    """x of vertical rules crossing the band [y0, y1], merged when within a few pixels."""
+    xs = sorted(r.x0 for r in layout.vrules if r.y0 <= y0 + 5 and r.y1 >= y1 - 5)
+    merged: list[float] = []
+    for x in xs:
+        if merged and x - merged[-1] < 12:
+            continue
+        merged.append(x)
+    return merged
+
+
+# Header words naming each column; a column's header may be printed on one line or two
+# ("POLICY" over "NUMBER"), so they are matched on the column's whole text.
+HEADER_WORDS = (
+    ("H_ADDL", ("addl",)),
+    ("H_SUBR", ("subr", "wvd")),
+    ("H_INSR", ("insr", "ltr")),
+    ("H_TYPE", ("type", "insurance")),
+    ("H_POLNUM", ("number",)),
+    ("H_EFF", ("eff",)),
+    ("H_EXP", ("exp",)),
+    ("H_LIMITS", ("limits",)),
+)
+
+
+def _header_kind(words: list[Word]) -> str | None:
+    norms = [norm(w.text) for w in words]
+    joined = "".join(norms)
+    for lid, keys in HEADER_WORDS:
+        for k in keys:
+            tol = 2 if len(k) >= 6 else 1 if len(k) >= 4 else 0
+            if any(n[: len(k) + 1] and levenshtein(n[: len(k)], k) <= tol and
+                   abs(len(n) - len(k)) <= 2 for n in norms if n):
+                return lid
+            # OCR may split a word ("NU BER"): look in the column's text run together.
+            if len(k) >= 5 and fuzz.partial_ratio(k, joined) >= 85:
+                return lid
+    return None
+
+
+def _header_band(layout: PageLayout, gl: LabelHit) -> tuple[float, float] | None:
+    """(top, bottom) of the header row: between the two long rules above the GL section."""
+    long_rules = sorted(r.y0 for r in layout.hrules
+                        if r.x1 - r.x0 > 0.5 * layout.page.width and r.y0 < gl.y0)
+    if not long_rules:
+        return None
+    bottom = long_rules[-1]
+    if gl.y0 - bottom > 3 * gl.height:
+        return None
+    above = [y for y in long_rules if y < bottom - 1.2 * gl.height]
+    if not above:
+        return None
+    return above[-1], bottom
+
+
+def _header_groups(layout: PageLayout, top: float, bottom: float) -> dict[str, BBox]:
+    """Header words grouped into columns (words overlapping horizontally), classified."""
+    words = [w for w in layout.page.words if top < w.cy < bottom]
+    segs = [s for row in group_rows(words) for s in split_segments(row, layout.vrules)]
+    groups: list[list[Word]] = []
+    for seg in sorted(segs, key=lambda s: s[0].x0):
+        x0, x1 = seg[0].x0, seg[-1].x1
+        for g in groups:
+            gx0, gx1 = min(w.x0 for w in g), max(w.x1 for w in g)
+            if min(x1, gx1) - max(x0, gx0) > 0:
+                g.extend(seg)
+                break
+        else:
+            groups.append(list(seg))
+    heads: dict[str, BBox] = {}
+    for g in groups:
+        kind = _header_kind(sorted(g, key=lambda w: (w.y0, w.x0)))
+        if kind and kind not in heads:
+            heads[kind] = union_bbox(g)
+    # A header OCR lost entirely is the gap between its neighbours.
+    if "H_POLNUM" not in heads and "H_SUBR" in heads and "H_EFF" in heads:
+        a, b = heads["H_SUBR"], heads["H_EFF"]
+        heads["H_POLNUM"] = (a[2] + 10, a[1], b[0] - 10, a[3])
+    return heads
+
+
+def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
+    page = layout.page
+    top_y = sk.coverages.y1 if sk.coverages else sk.top_end
+    bottom = sk.description.y0 if sk.description else page.height
+    # The first line-of-business label below the coverages bar opens the grid.  Any hit
+    # will do here (OCR may glue a check mark to it); prose is above or below the grid.
+    anchors = [h for lid in ("GL", "AUTO", "UMBRELLA", "EXCESS", "WC")
+               for h in hits_between(layout, lid, top_y, bottom)]
+    if not anchors:
+        return None
+    gl = min(anchors, key=lambda h: h.y0)
+    heads: dict[str, BBox] = {}
+    band = _header_band(layout, gl)
+    if band is not None:
+        heads = _header_groups(layout, *band)
+    if "H_POLNUM" not in heads or "H_LIMITS" not in heads:
+        # No ruled header row: fall back to the header labels themselves.
+        heads = {}
+        for lid in HEADERS:
+            cands = hits_between(layout, lid, top_y, gl.y0)
+            if cands:
+                heads[lid] = max(cands, key=lambda h: h.y0).bbox
+    if "H_POLNUM" not in heads or "H_LIMITS" not in heads:
+        return None
+    header_bottom = band[1] if band else max(b[3] for b in heads.values())
+    xs = _vrule_xs(layout, header_bottom + 5, gl.y1)
+    cols: dict[str, tuple[float, float]] = {}
+    order = [lid for lid in HEADERS if lid in heads]
+    for i, lid in enumerate(order):
+        hx0, _, hx1, _ = heads[lid]
+        left_r = [x for x in xs if x <= hx0 + 0.3 * (hx1 - hx0)]
+        right_r = [x for x in xs if x >= hx1 - 0.3 * (hx1 - hx0)]
+        if left_r:
+            x0 = left_r[-1]
+        elif i:
+            x0 = (heads[order[i - 1]][2] + hx0) / 2
+        else:
+            x0 = 0
+        if lid == "H_LIMITS":
+            # LIMITS heads both the limit labels and their "$ amount" cells: it runs to the
+            # grid's right edge.
+            x1 = xs[-1] if xs and xs[-1] > hx1 else page.width
+        elif right_r:
+            x1 = right_r[0]
+        elif i + 1 < len(order):
+            x1 = (hx1 + heads[order[i + 1]][0]) / 2
+        else:
+            x1 = page.width
+        cols[lid] = (x0, x1)
+    return Grid(cols=cols, top=header_bottom, bottom=bottom)
+
+
+def _section_top(layout: PageLayout, grid: Grid, anchor: LabelHit) -> float:
+    """The ruled line that opens the section, else a little above its label."""
+    left = grid.cols.get("H_TYPE", (0, 0))[0]
+    right = grid.cols.get("H_EXP", grid.cols["H_POLNUM"])[1]
+    h = anchor.height
+    cands = [r.y0 for r in layout.hrules
+             if r.x0 <= left + 40 and r.x1 >= right - 40
+             and anchor.y0 - 3 * h <= r.y0 <= anchor.y0 + 3]
+    return max(cands) if cands else anchor.y0 - 0.5 * h
+
+
+# Labels that say which line of business a band of the grid is; several per line, so one
+# label lost to OCR does not lose the section.
+SECTION_LABELS = {
+    "gl": ("GL", "AGG_APPLIES", "L_DAMAGE_RENTED", "L_MED_EXP", "L_PERSONAL_ADV",
+           "L_GENERAL_AGGREGATE", "L_PRODUCTS", "OPT_PROJECT", "OPT_LOC"),
+    "auto": ("AUTO", "ANY_AUTO", "OWNED_AUTOS", "SCHEDULED_AUTOS", "HIRED_AUTOS",
+             "NON_OWNED_AUTOS", "L_CSL", "L_BI_PERSON", "L_BI_ACCIDENT", "L_PROPERTY_DAMAGE"),
+    "umbrella": ("UMBRELLA", "EXCESS", "DED", "RETENTION", "L_AGGREGATE"),
+    "wc": ("WC", "EMPLOYERS_LIABILITY", "YN", "EXCLUDED", "MANDATORY_NH", "IF_YES",
+           "PER_STATUTE", "L_EL_EACH_ACCIDENT", "L_EL_DISEASE_EMPLOYEE", "L_EL_DISEASE_POLICY"),
+}
+
+
+def _bands(layout: PageLayout, grid: Grid) -> list[tuple[float, float]]:
+    """The grid cut at its full-width ruled lines (section and free-row separators)."""
+    left = grid.cols.get("H_TYPE", (0, 0))[0]
+    right = grid.cols.get("H_EXP", grid.cols["H_POLNUM"])[1]
+    # Most of the way across (a fax or a faint scan loses the ends of some lines).
+    ys = sorted(r.y0 for r in layout.hrules
+                if min(r.x1, right) - max(r.x0, left) >= 0.75 * (right - left)
+                and grid.top + 5 < r.y0 < grid.bottom - 5)
+    cuts: list[float] = [grid.top]
+    for y in ys:
+        if y - cuts[-1] > 12:
+            cuts.append(y)
+    cuts.append(grid.bottom)
+    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b - a > 12]
+
+
+def find_sections(layout: PageLayout, grid: Grid) -> list[Section]:
+    """Sections by the labels inside each ruled band; label anchors when there are no rules."""
+    bands = _bands(layout, grid)
+    if len(bands) < 3:
+        return _sections_by_anchor(layout, grid)
+    sections: list[Section] = []
+    for y0, y1 in bands:
+        votes = {kind: sum(1 for lid in lids for _ in hits_between(layout, lid, y0, y1))
+                 for kind, lids in SECTION_LABELS.items()}
+        kind = max(votes, key=lambda k: votes[k])
+        # A section prints five or more of its labels; a free row may hold a typed word
+        # that happens to be one ("Scheduled Equip").
+        if votes[kind] < 2:
+            kind = "other"
+        if sections and sections[-1].kind == kind:
+            sections[-1].y1 = y1  # a rule inside a section
+        else:
+            sections.append(Section(kind, y0, y1, None))
+    return sections
+
+
+def _sections_by_anchor(layout: PageLayout, grid: Grid) -> list[Section]:
+    found: list[tuple[str, LabelHit]] = []
+    for kind, lids in (("gl", ("GL",)), ("auto", ("AUTO",)), ("umbrella", ("UMBRELLA", "EXCESS")),
+                       ("wc", ("WC",))):
+        hits = [h for lid in lids for h in layout.anchors(lid, grid.top, grid.bottom)]
+        if hits:
+            found.append((kind, min(hits, key=lambda h: h.y0)))
+    found.sort(key=lambda t: t[1].y0)
+    sections: list[Section] = []
+    tops = [_section_top(layout, grid, a) for _, a in found]
+    for i, (kind, anchor) in enumerate(found):
+        y1 = tops[i + 1] if i + 1 < len(found) else grid.bottom
+        sections.append(Section(kind, tops[i], y1, anchor))
+    # Rows under the workers compensation block hold "other" policies.
+    if sections and sections[-1].kind == "wc":
+        wc = sections[-1]
+        last = [h for lid in ("L_EL_DISEASE_POLICY", "IF_YES", "MANDATORY_NH")
+                for h in hits_between(layout, lid, wc.y0, wc.y1)]
+        if last:
+            end = max(h.y1 for h in last)
+            h = max(x.height for x in last)
+            rules = [r.y0 for r in layout.hrules if end - 2 <= r.y0 <= end + 1.5 * h]
+            split = min(rules) if rules else end + 0.4 * h
+            sections.append(Section("other", split, wc.y1, None))
+            wc.y1 = split
+    return sections
