@@ -9,7 +9,7 @@ from extractors.header import read_bottom, read_header
 from extractors.layout import PageLayout, build_layout
 from extractors.policies import read_coverages
 from extractors.skeleton import find_skeleton
-from extractors.validate import assign_status, cross_check
+from extractors.validate import assign_status, cross_check, plausibility
 from pipeline.types import Extraction, PageContent
 
 
@@ -66,5 +66,6 @@ def extract(pages: list[PageContent], *, allow_rereads: bool = True) -> Extracti
             col.put("description_of_operations", nz.clean_text(text), [],
                     raw=text, ocr=min((w.conf for w in page101.page.words), default=1.0))
     cross_check(col.fields)
+    plausibility(col.fields, {lay.page.number for lay in lays if lay.page.source == "ocr"})
     assign_status(col.fields)
     return Extraction(fields=col.fields, rereads=col.rereads)

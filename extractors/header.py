@@ -22,7 +22,10 @@ def _ids(hit: LabelHit) -> set[int]:
 def _value_right(layout: PageLayout, label: LabelHit, x_end: float) -> list[Word]:
     """Words printed after a label on its row, up to x_end."""
     ex = _ids(label)
-    cand = [w for w in layout.page.words if w.x0 >= label.x1 - 2 and w.x1 <= x_end + 5
+    # Where the label's last word ends: OCR sometimes gives an earlier word of the label a
+    # box stretching over the value ("CONTACT" reaching across "Michael").
+    end = max(label.words, key=lambda w: w.x0).x1
+    cand = [w for w in layout.page.words if w.x0 >= end - 2 and w.x1 <= x_end + 5
             and id(w) not in ex]
     near = same_row(cand, label, slack=0.9)
     if not near:

@@ -8,6 +8,7 @@ value: it lowers confidence and leaves a note for the reviewer.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from pipeline.record import field_family
 from pipeline.types import FieldValue
@@ -70,6 +71,50 @@ def cross_check(fields: dict[str, FieldValue]) -> None:
                 and agg.value < occ.value:
             _lower(agg, 0.6, "general aggregate below each occurrence")
             _lower(occ, 0.6, "general aggregate below each occurrence")
+
+
+# Characters OCR produces from specks and broken glyphs, rare in real names and addresses.
+_ODD_CHARS = set("™®©«»¥£€#*+~|\\{}[]^_=<>¢§¤°")
+_CASE_OK = re.compile(r"^(?:[A-Z0-9][A-Z0-9'’.&/-]*|[A-Z]?[a-z0-9'’.&/]+|Ma?c[A-Z][a-z]+|"
+                      r"O'[A-Z][a-z]+|[A-Z][a-z]+(?:-[A-Z][a-z]+)+|[a-z]+(?:-[a-z]+)*|"
+                      r"[0-9]+[A-Za-z]{0,2})[.,;:]?$")
+# "We-tbrook", "Dem-lition": a hyphen OCR made of a lost letter, inside a capitalized word.
+_SPLIT_HYPHEN = re.compile(r"\b[A-Z][a-z]{0,2}-[a-z]")
+_ABBREV_NO_DOT = re.compile(r"\b(?:Inc|INC|Corp|CORP|Ltd|LTD)$")
+TEXT_FAMILIES = {"parties", "addresses", "insurer_names", "description_of_operations"}
+
+
+def text_plausibility(text: str) -> tuple[float, str | None]:
+    """How much an OCR'd name or address looks like one (1.0) rather than a misread.
+
+    Tesseract is confidently wrong about single characters; what it then produces rarely
+    looks like real text: "mILL", "We-tbrook", "Cr™™ercial", "Inc" for "Inc.".
+    """
+    factor, why = 1.0, None
+    if any(c in _ODD_CHARS for c in text):
+        factor, why = factor * 0.6, "unusual characters"
+    for word in text.split():
+        core = word.strip(",;:()\"")
+        if core and not _CASE_OK.match(core):
+            factor, why = factor * 0.7, f"odd letter case in {core!r}"
+            break
+    if _SPLIT_HYPHEN.search(text):
+        factor, why = factor * 0.75, "a hyphen splitting a word"
+    if _ABBREV_NO_DOT.search(text.rstrip()):
+        factor, why = factor * 0.85, "an abbreviation without its period"
+    return factor, why
+
+
+def plausibility(fields: dict[str, FieldValue], ocr_pages: set[int]) -> None:
+    """Lower the confidence of OCR'd text that does not look like text."""
+    for path, f in fields.items():
+        if f.page not in ocr_pages or field_family(path) not in TEXT_FAMILIES:
+            continue
+        if not isinstance(f.value, str) or "@" in f.value:
+            continue
+        factor, why = text_plausibility(f.value)
+        if why:
+            _lower(f, factor, f"looks misread: {why}")
 
 
 def assign_status(fields: dict[str, FieldValue]) -> None:

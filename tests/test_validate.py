@@ -1,0 +1,48 @@
+"""Cross-field checks and the plausibility of OCR'd text lower confidence, never values."""
+
+import pytest
+
+from extractors.validate import assign_status, cross_check, text_plausibility
+from pipeline.types import FieldValue
+
+
+def _f(path, value, conf=0.99):
+    return FieldValue(path=path, value=value, confidence=conf, page=1, bbox=(0, 0, 1, 1))
+
+
+@pytest.mark.parametrize("text", ["We-tbrook Hospitality Group", "4906 mILL DR",
+                                  "Brandywine Cr™™ercial Realty", "Harbor Point Agency, Inc",
+                                  "5544 Washington Pike, Floor=11"])
+def test_misread_text_is_less_plausible(text):
+    factor, why = text_plausibility(text)
+    assert factor < 0.9 and why
+
+
+@pytest.mark.parametrize("text", ["Smith-Jones Roofing LLC", "McDonald Electric",
+                                  "O'Brien Plumbing Co.", "TRI-COUNTY TRANSIT AUTHORITY",
+                                  "PO Box 5877, Cherry Hill, NJ 08053", "Suite 400",
+                                  "Keystone Glass & Glazing Contractors, Inc."])
+def test_real_text_is_plausible(text):
+    assert text_plausibility(text) == (1.0, None)
+
+
+def test_cross_checks_lower_confidence_and_explain():
+    fields = {f.path: f for f in [
+        _f("insurers.A.name", "Travelers"),
+        _f("policies.general_liability.insurer", "B"),
+        _f("policies.general_liability.effective_date", "2026-01-01"),
+        _f("policies.general_liability.expiration_date", "2025-01-01"),
+        _f("policies.general_liability.limits.each_occurrence", 1_000_000),
+        _f("policies.general_liability.limits.general_aggregate", 500_000),
+        _f("policies.general_liability.limits.medical_expense", 10_070),
+    ]}
+    cross_check(fields)
+    assign_status(fields)
+    for path in ("policies.general_liability.insurer",
+                 "policies.general_liability.expiration_date",
+                 "policies.general_liability.limits.general_aggregate",
+                 "policies.general_liability.limits.medical_expense"):
+        assert fields[path].status == "needs_review", path
+        assert fields[path].notes, path
+    assert fields["insurers.A.name"].status == "accepted"
+    assert fields["policies.general_liability.expiration_date"].value == "2025-01-01"
