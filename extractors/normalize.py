@@ -20,9 +20,13 @@ _DIGIT_LOOKALIKES = str.maketrans(
 _WS = re.compile(r"\s+")
 
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def clean_text(text: str) -> str:
-    """Collapse whitespace and trim edge debris (rule fragments read as | or _)."""
-    text = _WS.sub(" ", text).strip()
+    """Collapse whitespace, straighten typographic quotes (OCR and word processors curl
+    them at will) and trim edge debris (rule fragments read as | or _)."""
+    text = _WS.sub(" ", text.translate(_QUOTES)).strip()
     return text.strip(" |_¦:;,").strip()
 
 
@@ -200,3 +204,35 @@ def parse_address(text: str) -> tuple[str | None, float]:
         else:
             fit = 0.8  # not a state: likely misread
     return t, fit
+
+
+_FLAGS = ("additional_insured", "subrogation_waived", "per_statute", "proprietor_excluded")
+
+
+def parser_for(path: str):  # -> Callable[[str], tuple[Any, float]] | None
+    """The normalizer of a record path (the review page and the second read use it), or None
+    for values that are not typed text (check-box choices, lists)."""
+    last = path.rsplit(".", 1)[-1]
+    if path == "certificate_date" or last in ("effective_date", "expiration_date"):
+        return parse_date
+    if path.startswith("policies.other") and last in ("description", "limit"):
+        return parse_text  # the row's printed words, whatever they are
+    if ".limits." in path or last == "retention":
+        return parse_money
+    if last in ("phone", "fax"):
+        return parse_phone
+    if last == "naic":
+        return parse_naic
+    if path.startswith("policies.") and last == "insurer":
+        return parse_insurer_letter
+    if last in _FLAGS:
+        return parse_flag
+    if last == "policy_number":
+        return parse_policy_number
+    if last == "email":
+        return parse_email
+    if last == "address":
+        return parse_address
+    if last in ("name", "contact") or path == "description_of_operations":
+        return parse_text
+    return None

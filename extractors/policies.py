@@ -126,26 +126,28 @@ def _wc(reader: PolicyReader, sec: Section) -> None:
 def _proprietor(reader: PolicyReader, base: str, sec: Section) -> None:
     """The Y/N typed in the small box of "ANY PROPRIETOR/.../EXCLUDED?"."""
     layout, grid = reader.layout, reader.grid
-    excluded = hits_between(layout, "EXCLUDED", sec.y0, sec.y1)
-    if not excluded:
+    # The box sits beside the two label lines "ANY PROPRIETOR/PARTNER/EXECUTIVE" and
+    # "OFFICER/MEMBER EXCLUDED?"; either one anchors it, since OCR often garbles one of them.
+    anchors = (hits_between(layout, "EXCLUDED", sec.y0, sec.y1)
+               + hits_between(layout, "PROPRIETOR", sec.y0, sec.y1))
+    if not anchors:
         return
-    anchor = excluded[0]
+    mid = (min(a.y0 for a in anchors) + max(a.y1 for a in anchors)) / 2
     yn_words = {id(w) for h in hits_between(layout, "YN", sec.y0, sec.y1) for w in h.words}
     type_col = grid.cols.get("H_TYPE", (0, grid.cols.get("H_ADDL", (layout.page.width,))[0]))
-    h = anchor.height
-    cands = [w for w in layout.words_in(type_col[0], anchor.y0 - 2.5 * h, type_col[1],
-                                        anchor.y1 + 2.5 * h)
+    # Only this box and its letter sit in the type column of the section, beside the labels.
+    cands = [w for w in layout.words_in(type_col[0], sec.y0, type_col[1], sec.y1)
              if id(w) not in yn_words and w.text.strip("[]()|").upper() in ("Y", "N")]
     if not cands:
         # OCR rarely reads a letter alone in a box: read the box by itself.
         boxes = [b for b in layout.page.boxes
                  if type_col[0] <= b.bbox[0] and b.bbox[2] <= type_col[1]
-                 and anchor.y0 - 3 * h <= (b.bbox[1] + b.bbox[3]) / 2 <= anchor.y1 + h]
+                 and sec.y0 <= (b.bbox[1] + b.bbox[3]) / 2 <= sec.y1]
         if boxes and reader.col.allow_rereads:
             box = max(boxes, key=lambda b: b.bbox[0])
             reader.col.rereads.append(Reread(layout.page.number, box.bbox, "YN"))
         return
-    w = min(cands, key=lambda w: abs(w.cy - anchor.cy))
+    w = min(cands, key=lambda w: abs(w.cy - mid))
     value = w.text.strip("[]()|").upper() == "Y"
     reader.col.put(f"{base}.proprietor_excluded", value, [w], raw=w.text)
 

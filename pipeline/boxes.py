@@ -14,6 +14,15 @@ import numpy as np
 from pipeline.types import CheckBox
 
 
+def _corner_ink(ink: np.ndarray) -> float:
+    """Least ink share among the four corner squares: a drawn box has square corners, the
+    letters that pass for one ("B", "8", "S" in a bold face) round at least two of them."""
+    h, w = ink.shape
+    k = max(3, round(0.12 * min(h, w)))
+    corners = (ink[:k, :k], ink[:k, w - k:], ink[h - k:, :k], ink[h - k:, w - k:])
+    return min(float(np.count_nonzero(c)) / c.size for c in corners)
+
+
 def _side_ink(ink: np.ndarray) -> tuple[float, float, float, float, float]:
     """Ink share along each side of a box crop (top, bottom, left, right) and inside."""
     h, w = ink.shape
@@ -33,10 +42,11 @@ def _side_ink(ink: np.ndarray) -> tuple[float, float, float, float, float]:
 
 
 def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
-    """Square outlines 0.06-0.17 inch wide (the form's check boxes), with their fill."""
+    """Square outlines 0.06-0.22 inch wide (the form's check boxes, up to the larger Y/N box of
+    workers compensation), with their fill."""
     _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    lo, hi = 0.06 * dpi, 0.17 * dpi
+    lo, hi = 0.06 * dpi, 0.22 * dpi
     out: list[CheckBox] = []
     for c in contours:
         x, y, w, h = cv2.boundingRect(c)
@@ -45,6 +55,16 @@ def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
         top, bottom, left, right, inner = _side_ink(ink[y:y + h, x:x + w])
         # All four sides drawn: a box, not a letter (O, D and H miss a side or the corners).
         if min(top, bottom, left, right) < 0.8:
+            continue
+        # A box is hollow, or holds a mark; a solid blob is a bold letter smeared by blur
+        # ("m", "@" in a phone photo), which erasing its "outline" would destroy.
+        if inner > 0.75:
+            continue
+        # A bold "B" or "8" has four inked sides and is as full as a marked box, but round
+        # corners; erasing its outline leaves "+" or "-" (measured on scans: such letters
+        # had fill >= 0.57 and corner ink 0.11, while marked boxes, even faxed, had fill
+        # <= 0.64 with corner ink >= 0.33 or fill <= 0.43).
+        if inner >= 0.55 and _corner_ink(ink[y:y + h, x:x + w]) < 0.2:
             continue
         out.append(CheckBox(bbox=(x, y, x + w, y + h), fill=round(inner, 4)))
     return out

@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from extractors.certificate import extract
+from extractors.normalize import parse_flag, parse_insurer_letter, parser_for
+from extractors.validate import assign_status
 from pipeline.errors import InputError
 from pipeline.load import open_document
 from pipeline.page import scanned_page, text_page
+from pipeline.record import field_family
 from pipeline.reread import reread
 from pipeline.sniff import sha256_file, sniff_file
-from pipeline.types import DocumentResult, PageContent
+from pipeline.types import DocumentResult, FieldValue, PageContent
+from pipeline.verify import second_read
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,14 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
         result.timings["reread"] = round(time.perf_counter() - t1, 4)
         result.timings["reread_cells"] = n
         extraction = extract(pages, allow_rereads=False)
+    if extraction is not None:
+        t2 = time.perf_counter()
+        n = second_read(pages, extraction, timeout=opts.page_timeout, parser_for=parser_for,
+                        wanted=_unsure)
+        if n:
+            assign_status(extraction.fields)
+            result.timings["verify"] = round(time.perf_counter() - t2, 4)
+            result.timings["verify_fields"] = n
     result.page_kinds = {pg.number: pg.kind for pg in pages}
     result.timings["extract"] = round(time.perf_counter() - t1, 4)
     result.timings["total"] = round(time.perf_counter() - t0, 4)
@@ -71,6 +83,19 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
     result.status = "processed"
     result.extraction = extraction
     return result
+
+
+def _unsure(path: str, f: FieldValue) -> bool:
+    """Fields worth a second read: below their threshold for want of OCR confidence alone
+    (a validation finding in the notes is not something a second read can clear), and more
+    than one character (the insurer letter and the flags had their own whitelisted reread).
+
+    Not policy numbers: two reads of "V0V7" agreed on "VOV7" as often as not (seed 7301),
+    since nothing but the font tells O from 0 in a string of arbitrary letters and digits.
+    """
+    return (f.status == "needs_review" and not f.notes
+            and field_family(path) != "policy_numbers"
+            and parser_for(path) not in (parse_flag, parse_insurer_letter))
 
 
 def _read_pages(sources, result: DocumentResult, opts: Options) -> list[PageContent]:

@@ -77,3 +77,35 @@ def test_naic_and_letters():
 def test_text_cleanup():
     assert nz.clean_text("  Acme   Roofing | ") == "Acme Roofing"
     assert nz.parse_text("   ") == (None, 0.0)
+
+
+def test_clean_text_straightens_typographic_quotes():
+    assert nz.clean_text("Pennsylvania Manufacturers\u2019 Association") == (
+        "Pennsylvania Manufacturers' Association")
+    assert nz.clean_text("\u201cABC\u201d Roofing") == '"ABC" Roofing'
+
+
+@pytest.mark.parametrize("path,parser", [
+    ("certificate_date", nz.parse_date),
+    ("policies.general_liability.expiration_date", nz.parse_date),
+    ("policies.automobile_liability#2.limits.combined_single_limit", nz.parse_money),
+    ("policies.excess_liability.retention", nz.parse_money),
+    ("policies.other.limits.limit", nz.parse_text),
+    ("policies.other#2.description", nz.parse_text),
+    ("producer.phone", nz.parse_phone),
+    ("producer.fax", nz.parse_phone),
+    ("producer.email", nz.parse_email),
+    ("insurers.C.naic", nz.parse_naic),
+    ("insurers.C.name", nz.parse_text),
+    ("policies.umbrella_liability.insurer", nz.parse_insurer_letter),
+    ("policies.workers_compensation.proprietor_excluded", nz.parse_flag),
+    ("policies.general_liability.additional_insured", nz.parse_flag),
+    ("policies.general_liability.policy_number", nz.parse_policy_number),
+    ("certificate_holder.address", nz.parse_address),
+    ("producer.contact", nz.parse_text),
+    ("description_of_operations", nz.parse_text),
+    ("policies.general_liability.occurrence_basis", None),
+    ("policies.automobile_liability.autos", None),
+])
+def test_parser_for_gives_each_path_its_normalizer(path, parser):
+    assert nz.parser_for(path) is parser

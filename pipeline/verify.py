@@ -1,0 +1,71 @@
+"""A second read of the values the first one was unsure of.
+
+Whole-page OCR reads each word once, among thousands, with the page's segmentation.  A
+field below its accept threshold is cut out again (binarized, alone on its line) and read
+by one more tesseract call for all of them together (~0.1 s of start-up a document).  When
+the second read normalizes to the same value, two different views of the pixels agree, and
+the field is as sure as the agreement has proved to be on the benchmark
+(``AGREED_CONFIDENCE``); when it does not, the field stays for review with the second
+reading in its notes, for the reviewer.
+"""
+
+from __future__ import annotations
+
+from pipeline.reread import binarize, read_crops
+from pipeline.types import Extraction, PageContent, Word
+
+# Confidence of a value two reads agree on.  bench/accuracy.py measures how often such
+# values were right (the "agreed" rows of its reliability table, docs/benchmarks.md).
+AGREED_CONFIDENCE = 0.93
+PAD_X, PAD_Y = 8, 5
+MAX_HEIGHT = 70  # pixels at 300 dpi: one line of text; taller values span several lines
+AGREED_NOTE = "a second read agreed"
+
+
+def _text(words: list[Word]) -> str:
+    lines: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: w.cy):
+        if lines and abs(lines[-1][-1].cy - w.cy) < 0.5 * w.height:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return " ".join(" ".join(w.text for w in sorted(ln, key=lambda w: w.x0)) for ln in lines)
+
+
+def second_read(pages: list[PageContent], extraction: Extraction, *, timeout: float,
+                parser_for, wanted) -> int:
+    """Read again the OCR'd fields for which ``wanted(path, field)`` holds; returns how many.
+
+    ``parser_for(path)`` gives the normalizer the extractor used for that path (passed in
+    so that this stage does not import the extractors).
+    """
+    by_number = {p.number: p for p in pages}
+    todo = []
+    for path, f in extraction.fields.items():
+        page = by_number.get(f.page)
+        parser = parser_for(path)
+        if page is None or page.source != "ocr" or page.image is None or parser is None:
+            continue
+        if not wanted(path, f):
+            continue
+        x0, y0, x1, y1 = f.bbox
+        if x1 <= x0 or y1 <= y0 or y1 - y0 > MAX_HEIGHT:
+            continue
+        h, w = page.image.shape
+        crop = page.image[max(0, y0 - PAD_Y):min(h, y1 + PAD_Y),
+                          max(0, x0 - PAD_X):min(w, x1 + PAD_X)]
+        if crop.size:
+            todo.append((f, parser, binarize(crop)))
+    if not todo:
+        return 0
+    found = read_crops([c for _, _, c in todo], timeout=timeout)
+    for (f, parser, _), words in zip(todo, found, strict=True):
+        text = _text(words)
+        value, fit = parser(text)
+        if value is not None and value == f.value:
+            # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof.
+            f.confidence = round(max(f.confidence, AGREED_CONFIDENCE * fit), 4)
+            f.notes.append(AGREED_NOTE)
+        else:
+            f.notes.append(f"a second read gave {text!r}")
+    return len(todo)

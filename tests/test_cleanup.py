@@ -1,0 +1,224 @@
+"""Image clean-up details that decide whether a value can be read at all: letters taken for
+check boxes, text cut by a rule or a fax streak, the Y alone in the workers compensation
+box, and the second read of unsure values.  Pages are drawn with reportlab, rendered by
+poppler at 300 dpi and OCR'd by the real tesseract."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen.canvas import Canvas
+
+from pipeline import boxes as bx
+from pipeline import poppler, tesseract
+from pipeline import rules as rl
+from pipeline.reread import reread
+from pipeline.types import PAGE_DPI, Extraction, FieldValue, PageContent, Reread
+from pipeline.verify import AGREED_CONFIDENCE, AGREED_NOTE, second_read
+
+PT = PAGE_DPI / 72  # page pixels per point
+H_PT = letter[1]
+
+
+def render(tmp_path: Path, draw) -> np.ndarray:
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=letter, invariant=1)
+    draw(c)
+    c.showPage()
+    c.save()
+    path = tmp_path / "page.pdf"
+    path.write_bytes(buf.getvalue())
+    return poppler.render_page(path, 1, dpi=PAGE_DPI).copy()
+
+
+def px(x_pt: float, y_pt: float) -> tuple[int, int]:
+    """reportlab points (origin bottom left) to page pixels (origin top left)."""
+    return round(x_pt * PT), round((H_PT - y_pt) * PT)
+
+
+def ocr(img: np.ndarray) -> list[str]:
+    return [w.text for w in tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)]
+
+
+# --------------------------------------------------------------------------- check boxes
+
+
+def test_bold_letters_are_not_taken_for_check_boxes(tmp_path):
+    def draw(c):
+        c.setFont("Helvetica-Bold", 10)
+        c.drawString(100, 600, "PO BOX 1751, BLDG B, 8 BRIDGE ST, BOSTON")
+        c.setLineWidth(0.8)
+        c.rect(100, 560, 7, 7)  # an empty check box, 0.1 inch
+        c.rect(300, 555, 14, 13)  # the larger Y/N box of workers compensation
+        c.setFont("Courier-Bold", 9)
+        c.drawString(304, 558, "Y")
+
+    img = render(tmp_path, draw)
+    found = bx.find_boxes(img, PAGE_DPI)
+    centers = sorted(((b.bbox[0] + b.bbox[2]) / 2, (b.bbox[1] + b.bbox[3]) / 2) for b in found)
+    want = [px(103.5, 563.5), px(307, 561.5)]
+    assert len(centers) == 2, found
+    for (cx, cy), (wx, wy) in zip(centers, want, strict=True):
+        assert abs(cx - wx) < 6 and abs(cy - wy) < 6
+    # Nothing was erased from the bold text, so it still reads.
+    words = ocr(bx.erase_outlines(img, found))
+    assert "BOX" in words and "BLDG" in words and "BRIDGE" in words
+
+
+# ------------------------------------------------------------------------------- rules
+
+
+def test_a_fax_streak_is_painted_out_is_not_a_rule_and_cuts_no_word(tmp_path):
+    def draw(c):
+        c.setFont("Helvetica", 10)
+        c.drawString(150, 500, "CERTIFICATE HOLDER")
+        c.drawString(150, 300, "COMMERCIAL GENERAL")
+        c.setLineWidth(0.8)
+        c.line(140, 520, 140, 280)  # a real column rule, a third of the page
+        c.rect(36, 40, 540, 710)  # the form's frame: its sides run down most of the page
+        for y in (700, 600, 400, 200, 100):
+            c.line(36, y, 576, y)  # rows, ending at the frame
+    img = render(tmp_path, draw)
+    # The streak: 2 px of black from top to bottom, through the middle of the O of HOLDER
+    # (crossing its horizontal arcs) and of COMMERCIAL's first M.
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    x = round((150 + stringWidth("CERTIFICATE H", "Helvetica", 10)
+               + stringWidth("O", "Helvetica", 10) / 2) * PT)
+    img[:, x:x + 2] = 0
+    cleaned, rules = rl.remove_rules(img, PAGE_DPI)
+    vertical = [r for r in rules if not r.horizontal]
+    assert [r.x0 for r in vertical if abs(r.x0 - x) < 8] == []
+    for x_pt in (140, 36, 576):  # the column rule and the frame's sides are rules
+        assert any(abs(r.x0 - round(x_pt * PT)) < 6 for r in vertical), x_pt
+    assert (cleaned[:120, x:x + 2] > 200).all()  # painted out where it crosses no text
+    words = ocr(cleaned)
+    assert "HOLDER" in words and "CERTIFICATE" in words
+
+
+def test_text_printed_over_a_cell_border_reads_whole(tmp_path):
+    # Printer misalignment: the values sit on the ruled line under them.
+    def draw(c):
+        c.setFont("Courier", 10)
+        c.drawString(150, 500, "GL128052798")
+        c.drawString(300, 500, "BOSTON HARBOR")
+        c.setLineWidth(0.8)
+        c.line(100, 502.5, 500, 502.5)  # through the lower part of the letters
+    img = render(tmp_path, draw)
+    cleaned, _ = rl.remove_rules(img, PAGE_DPI)
+    words = ocr(cleaned)
+    assert "GL128052798" in words and "HARBOR" in words
+
+
+def test_words_touching_a_column_rule_from_both_sides_stay_apart(tmp_path):
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    left = "10/09/2024"
+    w = stringWidth(left, "Courier", 10)
+
+    def draw(c):
+        c.setFont("Courier", 10)
+        c.drawString(300 - w - 0.6, 500, left)
+        c.drawString(300.6, 500, "10/09/2025")
+        c.setLineWidth(0.8)
+        c.line(300, 560, 300, 440)
+    img = render(tmp_path, draw)
+    cleaned, _ = rl.remove_rules(img, PAGE_DPI)
+    words = ocr(cleaned)
+    assert "10/09/2024" in words and "10/09/2025" in words
+
+
+# ------------------------------------------------------------------------------ reread
+
+
+def test_the_y_alone_in_the_workers_compensation_box_is_read(tmp_path):
+    def draw(c):
+        c.setLineWidth(0.8)
+        c.rect(300, 555, 14, 13)
+        c.setFont("Courier-Bold", 9)
+        c.drawString(304, 558, "Y")
+    img = render(tmp_path, draw)
+    (box,) = bx.find_boxes(img, PAGE_DPI)
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
+                       source="ocr", image=img)
+    assert reread([page], [Reread(1, box.bbox, "YN")], timeout=60) == 1
+    assert [w.text for w in page.words] == ["Y"]
+
+
+# ---------------------------------------------------------------------------- second read
+
+
+def _field(path: str, value, bbox) -> FieldValue:
+    return FieldValue(path=path, value=value, confidence=0.6, page=1, bbox=bbox)
+
+
+def test_second_read_raises_agreeing_values_and_notes_disagreeing_ones(tmp_path):
+    def draw(c):
+        c.setFont("Courier", 10)
+        c.drawString(150, 500, "GL128052798")
+        c.drawString(150, 450, "10/09/2025")
+        c.drawString(150, 400, "1,000,000")
+    img = render(tmp_path, draw)
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
+                       source="ocr", image=img)
+    words = tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
+    box = {w.text: w.bbox for w in words}
+    from extractors.normalize import parser_for
+
+    fields = {
+        "policies.general_liability.policy_number":
+            _field("policies.general_liability.policy_number", "GL128052798",
+                   box["GL128052798"]),
+        "policies.general_liability.expiration_date":
+            _field("policies.general_liability.expiration_date", "2025-10-08",
+                   box["10/09/2025"]),  # misread by the first pass: the second disagrees
+        "policies.general_liability.limits.each_occurrence":
+            _field("policies.general_liability.limits.each_occurrence", 1000000,
+                   box["1,000,000"]),
+    }
+    ext = Extraction(fields=fields)
+    n = second_read([page], ext, timeout=60, parser_for=parser_for, wanted=lambda p, f: True)
+    assert n == 3
+    pol = fields["policies.general_liability.policy_number"]
+    assert pol.confidence == AGREED_CONFIDENCE and AGREED_NOTE in pol.notes
+    occ = fields["policies.general_liability.limits.each_occurrence"]
+    assert occ.confidence == AGREED_CONFIDENCE
+    exp = fields["policies.general_liability.expiration_date"]
+    assert exp.confidence == 0.6 and exp.notes == ["a second read gave '10/09/2025'"]
+
+
+def test_second_read_leaves_text_layer_pages_and_unwanted_fields_alone(tmp_path):
+    img = np.full((400, 400), 255, np.uint8)
+    page = PageContent(number=1, width=400, height=400, words=[], source="text", image=img)
+    f = _field("insured.name", "Acme", (10, 10, 100, 40))
+    from extractors.normalize import parser_for
+
+    ext = Extraction(fields={"insured.name": f})
+    assert second_read([page], ext, timeout=60, parser_for=parser_for,
+                       wanted=lambda p, f: True) == 0
+    page.source = "ocr"
+    assert second_read([page], ext, timeout=60, parser_for=parser_for,
+                       wanted=lambda p, f: False) == 0
+    assert f.notes == [] and f.confidence == 0.6
+
+
+def test_blurred_bold_words_are_not_taken_for_rules(tmp_path):
+    # A phone photo of a bold typewriter face: letters run together, and the tops of
+    # "ompa" make a horizontal run longer than the line kernel.
+    def draw(c):
+        c.setFont("Courier-Bold", 10)
+        c.drawString(150, 500, "Continental Casualty Company")
+        c.drawString(150, 450, "tanya.murphy@harborpoint.com")
+        c.setLineWidth(0.8)
+        c.line(100, 490, 500, 490)  # a real rule under the first line
+    img = render(tmp_path, draw)
+    import cv2
+    img = cv2.GaussianBlur(img, (0, 0), 3.0)
+    assert len(ocr(img)) >= 4  # tesseract reads the blurred words (with the rule in)
+    cleaned, rules = rl.remove_rules(img, PAGE_DPI)
+    assert [r for r in rules if r.horizontal] and all(
+        abs(r.y0 - px(0, 490)[1]) < 6 for r in rules if r.horizontal)
+    words = ocr(cleaned)
+    assert {"Continental", "Casualty", "Company"} <= set(words)
+    assert any("harborpoint" in w for w in words)
