@@ -31,6 +31,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import bench  # noqa: E402
 from bench import OUT, md_table, pct  # noqa: E402
 from extractors.validate import DEFAULT_THRESHOLD  # noqa: E402
+from extractors.validate import THRESHOLDS as FAMILY_T  # noqa: E402
 from fixtures.generate import CONDITIONS, LAYOUT_NAMES, generate  # noqa: E402
 from fixtures.score import Outcome, Tally, compare, tally  # noqa: E402
 
@@ -241,7 +242,7 @@ def reliability_table(outcomes: list[Outcome]) -> str:
 def sweep_table(outcomes: list[Outcome]) -> str:
     rows = []
     for r in sweep(outcomes):
-        mark = " ← current" if abs(r.threshold - DEFAULT_THRESHOLD) < 1e-9 else ""
+        mark = " ← default" if abs(r.threshold - DEFAULT_THRESHOLD) < 1e-9 else ""
         rows.append([f"{r.threshold:.2f}{mark}", r.accepted, r.silent, pct(r.silent_rate, 2),
                      pct(r.accepted_error, 2), pct(r.review_rate)])
     return md_table(["threshold", "accepted", "silent", "silent rate", "wrong of accepted",
@@ -254,14 +255,18 @@ def family_threshold_table(outcomes: list[Outcome]) -> str:
         fams[o.family].append(o)
     rows = []
     for fam in sorted(fams):
+        t = FAMILY_T.get(fam, DEFAULT_THRESHOLD)
+        (now,) = sweep(fams[fam], [t])
+        current = [f"{t:.2f}", now.silent, pct(now.review_rate)]
         r = lowest_safe_threshold(fams[fam])
         if r is None:
-            rows.append([fam, len(fams[fam]), "> 0.99", "", ""])
+            rows.append([fam, len(fams[fam]), *current, "> 0.99", "", ""])
         else:
-            rows.append([fam, len(fams[fam]), f"{r.threshold:.2f}", pct(r.silent_rate, 2),
-                         pct(r.review_rate)])
-    return md_table(["family", "fields", f"lowest t with silent ≤ {pct(SILENT_MAX, 1)}",
-                     "silent rate", "review rate"], rows, right=(1, 2, 3, 4))
+            rows.append([fam, len(fams[fam]), *current, f"{r.threshold:.2f}",
+                         pct(r.silent_rate, 2), pct(r.review_rate)])
+    return md_table(["family", "fields", "current t", "silent", "review",
+                     f"lowest t with silent ≤ {pct(SILENT_MAX, 1)}", "silent rate",
+                     "review rate"], rows, right=(1, 2, 3, 4, 5, 6, 7))
 
 
 def silent_list(outcomes: list[Outcome], limit: int = 20) -> str:
@@ -319,8 +324,11 @@ def render(args: argparse.Namespace, by_cond: dict[str, list[Outcome]], docs: di
         reliability_table(every),
         f"{sum(o.confidence is None for o in every)} truth fields had no value in the record "
         "and are in no bin.",
-        "## Accept threshold: what each would give (all conditions)", sweep_table(every),
-        "Per family, the lowest threshold within the silent-error target:",
+        "## Accept threshold: what one threshold for every family would give (all "
+        "conditions)", sweep_table(every),
+        "Per family: the threshold in use (`extractors.validate.THRESHOLDS`, else the "
+        "default marked above) with the silent errors and review rate it gives, and the "
+        "lowest threshold within the silent-error target:",
         family_threshold_table(every),
         "## Silent errors (highest confidence first)", silent_list(every),
         "## Totals",

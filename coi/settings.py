@@ -64,7 +64,6 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="Seconds one page may take to render or OCR."
     )
     max_pages: int = Field(default=50, ge=1, description="Pages read per document at most.")
-    ocr_dpi: int = Field(default=300, ge=72, le=1200, description="Resolution pages are OCRed at.")
 
     @field_validator("database_url")
     @classmethod

@@ -78,6 +78,28 @@ class PolicyReader:
         self.col = col
         self.counts: dict[str, int] = {}
 
+    def _unread_beside(self, path: str, words: list[Word], colname: str) -> None:
+        """Whole-page OCR can drop the start of a word it reads ("CA-5824572-65" read as
+        "824572-65", at 0.92): printing left or right of the value in its cell that no word
+        covers makes it unsure, and the cell is read again on its own."""
+        x0, x1 = self.grid.cols[colname]
+        first, last = min(words, key=lambda w: w.x0), max(words, key=lambda w: w.x1)
+        h = max(w.height for w in words)
+        y0, y1 = min(w.y0 for w in words), max(w.y1 for w in words)
+        others = [w for w in self.layout.words_in(x0, y0, x1, y1) if w not in words]
+        gaps = [(x0 + 6, first.x0 - 0.4 * h), (last.x1 + 0.4 * h, x1 - 6)]  # not the rules
+        if not any(g1 - g0 > 0.5 * h and cell_has_ink(self.layout, (g0, y0 - 4, g1, y1 + 4))
+                   and not any(g0 <= w.cx <= g1 for w in others) for g0, g1 in gaps):
+            return
+        f = self.col.fields.get(path)
+        if f is not None:
+            f.confidence = round(f.confidence * 0.5, 4)
+            f.notes.append("printing beside it in the cell was not read")
+        if self.col.allow_rereads:
+            self.col.rereads.append(Reread(self.layout.page.number,
+                                           (int(x0), int(y0 - 0.5 * h), int(x1),
+                                            int(y1 + 0.5 * h)), ""))
+
     def key(self, line: str) -> str:
         self.counts[line] = self.counts.get(line, 0) + 1
         return policy_key(line, self.counts[line])
@@ -96,6 +118,8 @@ class PolicyReader:
         structure = 0.85 if L.page.source == "ocr" and len(num) > 1 else 1.0
         got = bool(col.add(f"{base}.policy_number", num, nz.parse_policy_number,
                            structure=structure))
+        if num and L.page.source == "ocr":
+            self._unread_beside(f"{base}.policy_number", num, "H_POLNUM")
         row: list[Word] = list(num)
         for colname, attr in (("H_EFF", "effective_date"), ("H_EXP", "expiration_date")):
             dates = [w for w in _col_words(L, g, colname, y0, y1) if nz.parse_date(w.text)[0]]
@@ -189,7 +213,11 @@ class PolicyReader:
         """Checked boxes in the TYPE column with none of the section's option labels beside
         them (OCR lost the label).  Each is sent to be read again; True when any remain."""
         x0, x1 = self.grid.cols.get("H_TYPE", (0, 0))
-        hits = [h for lid in options for h in hits_between(self.layout, lid, y0 - 20, y1 + 20)]
+        # Only the label each option is read from can claim a box: a second "OWNED" hit is
+        # the tail of "NON-OWNED" whose "NON-" OCR lost, and its box is not OWNED's.
+        hits = [found[0] for lid in options
+                if (found := [h for h in hits_between(self.layout, lid, y0, y1)
+                              if x0 - 5 <= h.cx <= x1 + 5])]
         orphan = False
         for b in self.layout.page.boxes:
             bx0, by0, bx1, by1 = b.bbox

@@ -105,10 +105,25 @@ def _header_groups(layout: PageLayout, top: float, bottom: float) -> dict[str, B
         else:
             groups.append(list(seg))
     heads: dict[str, BBox] = {}
+    unread: list[BBox] = []
     for g in groups:
         kind = _header_kind(sorted(g, key=lambda w: (w.y0, w.x0)))
         if kind and kind not in heads:
             heads[kind] = union_bbox(g)
+        elif kind is None:
+            unread.append(union_bbox(g))
+    # A header OCR garbled ("POLICY £ P" for "POLICY EFF") between two it read, with just
+    # one column missing between them in the form's order, is that column.
+    for box in unread:
+        left = [k for k, b in heads.items() if b[2] <= box[0]]
+        right = [k for k, b in heads.items() if b[0] >= box[2]]
+        if not left or not right:
+            continue
+        lk = max(left, key=lambda k: heads[k][2])
+        rk = min(right, key=lambda k: heads[k][0])
+        i, j = HEADERS.index(lk), HEADERS.index(rk)
+        if j - i == 2 and HEADERS[i + 1] not in heads:
+            heads[HEADERS[i + 1]] = box
     # A header OCR lost entirely is the gap between its neighbours.
     if "H_POLNUM" not in heads and "H_SUBR" in heads and "H_EFF" in heads:
         a, b = heads["H_SUBR"], heads["H_EFF"]

@@ -86,14 +86,125 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         fax = r.get("FAX")
         end = fax.x0 if fax is not None and abs(fax.cy - r["PHONE"].cy) < r["PHONE"].height \
             else right
-        col.add("producer.phone", _from_digits(_value_right(layout, r["PHONE"], end)),
-                nz.parse_phone)
+        words = _value_right(layout, r["PHONE"], end)
+        value = _from_digits(words)
+        label = words[:len(words) - len(value)]
+        if fax is None and _second_label(r["PHONE"], label):
+            # The phone cell is empty and OCR missed "FAX" ("|PAX (A/C, No):"): the number
+            # after that label is the fax.
+            _by_shape(col, col.add("producer.fax", value, nz.parse_phone, structure=BY_SHAPE))
+        else:
+            col.add("producer.phone", value, nz.parse_phone)
     if "FAX" in r:
         col.add("producer.fax", _from_digits(_value_right(layout, r["FAX"], right)),
                 nz.parse_phone)
     if "EMAIL" in r:
-        col.add("producer.email", _value_right(layout, r["EMAIL"], right), nz.parse_email)
+        words = _value_right(layout, r["EMAIL"], right)
+        at = [k for k, w in enumerate(words) if "@" in w.text]
+        if at:
+            # The label can end inside the address when OCR split it ("tanya" ".murphy@").
+            row = sorted(same_row(layout.page.words, words[at[0]]), key=lambda w: w.x0)
+            words = _glued(row, next(k for k, w in enumerate(row) if w is words[at[0]]))
+        col.add("producer.email", words, nz.parse_email)
+    _contact_by_shape(layout, sk, col)
     _insurers(layout, sk, col)
+
+
+def _second_label(phone: LabelHit, remnants: list[Word]) -> bool:
+    """Whether the words between the PHONE label and the number include another label,
+    after a gap: "PHONE (A/C, No, Ext):" ends where the phone's (empty) cell begins."""
+    prev = max(w.x1 for w in phone.words)
+    for w in remnants:
+        if w.x0 - prev > 3 * phone.height and any(c.isalpha() for c in w.text):
+            return True
+        prev = w.x1
+    return False
+
+
+# Values found by their own shape rather than after their label are less sure: in review
+# unless the OCR was excellent.
+BY_SHAPE = 0.85
+
+
+def _by_shape(col: Collector, f) -> None:
+    if f is not None:
+        # A note keeps it from being lifted by the second read: a value without its label
+        # may be a piece of the right one, and a second look at the piece agrees.
+        f.notes.append("found by its shape; its label was not read")
+
+
+def _phones(row: list[Word]) -> list[tuple[list[Word], str]]:
+    """Phone numbers in a row of words (one to three words each), left to right."""
+    out = []
+    i = 0
+    while i < len(row):
+        if sum(c.isdigit() for c in row[i].text) < 3:
+            i += 1
+            continue
+        for n in (5, 4, 3, 2, 1):  # the longest that parses: "(410) 878-3762 ext. 299"
+            words = row[i:i + n]
+            value, fit = nz.parse_phone(join_words(words))
+            if value and fit >= 0.9 and len(words) == n:
+                out.append((words, value))
+                i += n
+                break
+        else:
+            i += 1
+    return out
+
+
+def _glued(row: list[Word], k: int) -> list[Word]:
+    """The e-mail address at word k of a row, with the pieces OCR split off at a dot
+    ("tanya" ".murphy@x.com"): an address has no space, and no part of it starts or ends
+    with a dot."""
+    i, j = k, k
+    joins = ".-_@"
+    while i > 0 and (row[i].text[:1] in joins or row[i - 1].text[-1:] in joins):
+        i -= 1
+    while j + 1 < len(row) and (row[j].text[-1:] in joins or row[j + 1].text[:1] in joins):
+        j += 1
+    return row[i:j + 1]
+
+
+def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
+    """The producer's phone, fax, e-mail and contact when OCR garbled their small labels
+    ("CONTACT NAME:" read as "pean"): in the contact box, a phone number has its own shape
+    (the first on its row is the phone, a second the fax), an e-mail its "@", and the
+    contact is the name on the row above the phone."""
+    # Only for values whose label was not found: beside a label that was, an empty cell
+    # is empty (and the row above the phone is the "CONTACT NAME:" label itself).
+    labels = {"producer.contact": "CONTACT", "producer.phone": "PHONE", "producer.fax": "FAX",
+              "producer.email": "EMAIL"}
+    wanted = {p for p, lid in labels.items() if lid not in sk.right and p not in col.fields}
+    if sk.split_x is None or sk.producer is None or not wanted:
+        return
+    ends = [h.y0 for h in (sk.right.get("INSURERS_HEADER"), sk.insurers.get("A"), sk.naic)
+            if h is not None]
+    if not ends:
+        return  # no safe bottom for the box
+    top, bottom = sk.producer.y0 - sk.producer.height, min(ends)
+    rows = group_rows(layout.words_in(sk.split_x, top, layout.page.width, bottom))
+    if "producer.email" in wanted:
+        mails = [_glued(row, k) for row in rows for k, w in enumerate(row) if "@" in w.text]
+        if len(mails) == 1 and nz.parse_email(join_words(mails[0]))[1] == 1.0:
+            _by_shape(col, col.add("producer.email", mails[0], nz.parse_email,
+                                   structure=BY_SHAPE))
+    for i, row in enumerate(rows):
+        phones = _phones(row)
+        if not phones:
+            continue
+        for path, (words, _) in zip(("producer.phone", "producer.fax"), phones, strict=False):
+            if path in wanted:
+                _by_shape(col, col.add(path, words, nz.parse_phone, structure=BY_SHAPE))
+        if "producer.contact" in wanted and i > 0:
+            # The value, not the label's remnants: a name's words start with a capital.
+            above = rows[i - 1]
+            start = next((k for k, w in enumerate(above) if w.text[:1].isupper()
+                          and w.text.strip(".,").isalpha()), None)
+            if start is not None:
+                _by_shape(col, col.add("producer.contact", above[start:], nz.parse_text,
+                                       structure=BY_SHAPE * 0.9))
+        break
 
 
 def _contact_words(layout: PageLayout, contact: LabelHit, right: float) -> list[Word]:
@@ -118,7 +229,10 @@ def _insurers(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         near = [r.x0 for r in layout.vrules if sk.naic.x0 - 80 <= r.x0 <= sk.naic.x0 + 2]
         naic_x = max(near) if near else sk.naic.x0 - sk.naic.height
     for letter, hit in sk.insurers.items():
-        words = [w for w in _value_right(layout, hit, right) if w.text not in (":", "|")]
+        # A word as tall as two rows is OCR's box around pieces of both (an "Association"
+        # of insurer C's long name seen again on D's row).
+        words = [w for w in _value_right(layout, hit, right) if w.text not in (":", "|")
+                 and w.height <= 2.5 * hit.height]
         name_words = [w for w in words if naic_x is None or w.cx < naic_x]
         naic_words = [w for w in words if naic_x is not None and w.cx >= naic_x]
         if naic_x is None and words and nz.parse_naic(words[-1].text)[0]:

@@ -21,7 +21,6 @@ bar without passing a callback through Prefect parameters (which must be JSON).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import sqlite3
 import threading
@@ -106,11 +105,7 @@ def is_transient(exc: BaseException) -> bool:
 
 def _options() -> Options:
     s = get_settings()
-    kwargs: dict[str, Any] = {"max_pages": s.max_pages, "page_timeout": s.page_timeout}
-    # ocr_dpi is passed on once the pipeline's Options accepts it.
-    if "ocr_dpi" in {f.name for f in dataclasses.fields(Options)}:
-        kwargs["ocr_dpi"] = s.ocr_dpi
-    return Options(**kwargs)
+    return Options(max_pages=s.max_pages, page_timeout=s.page_timeout)
 
 
 def _summary(path: Path, **kw: Any) -> Summary:

@@ -23,6 +23,25 @@ def _corner_ink(ink: np.ndarray) -> float:
     return min(float(np.count_nonzero(c)) / c.size for c in corners)
 
 
+def _straightness(ink: np.ndarray) -> float:
+    """The least share, over the four sides, of the middle 60 % of rows (or columns) whose
+    ink starts within a couple of pixels of the box's edge.  A drawn box's sides are
+    straight lines on its bounding box (1.0 on every scan measured, fax included); letters
+    that pass for one ("B", "8", "s") curve away from it somewhere (0.93 at most)."""
+    h, w = ink.shape
+    tol = max(2, round(0.08 * min(h, w)))
+    rows = slice(int(0.2 * h), int(0.8 * h) + 1)
+    cols = slice(int(0.2 * w), int(0.8 * w) + 1)
+
+    def at_edge(a: np.ndarray) -> float:  # a: lines x depth, edge at depth 0
+        has = a.any(axis=1)
+        first = np.where(has, a.argmax(axis=1), tol + 1)
+        return float((first <= tol).mean()) if len(first) else 0.0
+
+    return min(at_edge(ink[rows]), at_edge(ink[rows, ::-1]),
+               at_edge(ink[:, cols].T), at_edge(ink[::-1, cols].T))
+
+
 def _side_ink(ink: np.ndarray) -> tuple[float, float, float, float, float]:
     """Ink share along each side of a box crop (top, bottom, left, right) and inside."""
     h, w = ink.shape
@@ -60,10 +79,14 @@ def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
         # ("m", "@" in a phone photo), which erasing its "outline" would destroy.
         if inner > 0.75:
             continue
-        # A bold "B" or "8" has four inked sides and is as full as a marked box, but round
-        # corners; erasing its outline leaves "+" or "-" (measured on scans: such letters
-        # had fill >= 0.57 and corner ink 0.11, while marked boxes, even faxed, had fill
-        # <= 0.64 with corner ink >= 0.33 or fill <= 0.43).
+        # A "B", "8" or "s" can ink all four sides' strips and be as full as a marked box,
+        # but some side curves away from the edge; erasing its "outline" leaves "+" or "-".
+        if _straightness(ink[y:y + h, x:x + w] > 0) < 0.95:
+            continue
+        # In a bold face the curve can be too shallow to see, but a full box with round
+        # corners is a letter (measured on scans: such letters had fill >= 0.57 and corner
+        # ink 0.11; marked boxes, even faxed, fill <= 0.64 with corner ink >= 0.33, or fill
+        # <= 0.43).
         if inner >= 0.55 and _corner_ink(ink[y:y + h, x:x + w]) < 0.2:
             continue
         out.append(CheckBox(bbox=(x, y, x + w, y + h), fill=round(inner, 4)))

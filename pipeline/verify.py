@@ -17,7 +17,7 @@ from pipeline.types import Extraction, PageContent, Word
 # Confidence of a value two reads agree on.  bench/accuracy.py measures how often such
 # values were right (the "agreed" rows of its reliability table, docs/benchmarks.md).
 AGREED_CONFIDENCE = 0.93
-PAD_X, PAD_Y = 8, 5
+PAD_X, PAD_Y = 8, 5  # at least; horizontally 1.5 line heights
 MAX_HEIGHT = 70  # pixels at 300 dpi: one line of text; taller values span several lines
 AGREED_NOTE = "a second read agreed"
 
@@ -52,8 +52,11 @@ def second_read(pages: list[PageContent], extraction: Extraction, *, timeout: fl
         if x1 <= x0 or y1 <= y0 or y1 - y0 > MAX_HEIGHT:
             continue
         h, w = page.image.shape
+        # Wider than the first read's box: a piece it left out ("gregory." of an address
+        # read as "fischer@...") shows in the second read, which then disagrees.
+        pad_x = max(PAD_X, round(1.5 * (y1 - y0)))
         crop = page.image[max(0, y0 - PAD_Y):min(h, y1 + PAD_Y),
-                          max(0, x0 - PAD_X):min(w, x1 + PAD_X)]
+                          max(0, x0 - pad_x):min(w, x1 + pad_x)]
         if crop.size:
             todo.append((f, parser, binarize(crop)))
     if not todo:

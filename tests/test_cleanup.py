@@ -48,15 +48,16 @@ def ocr(img: np.ndarray) -> list[str]:
 
 def test_bold_letters_are_not_taken_for_check_boxes(tmp_path):
     def draw(c):
-        c.setFont("Helvetica-Bold", 10)
-        c.drawString(100, 600, "PO BOX 1751, BLDG B, 8 BRIDGE ST, BOSTON")
+        c.setFont("Helvetica-Bold", 8)  # at this size and blur, its B, 8 and s pass for boxes
+        c.drawString(100, 640, "PO Box 9538, Kansas City, MO 64157 BLDG 8 BRIDGE Suite 800")
         c.setLineWidth(0.8)
         c.rect(100, 560, 7, 7)  # an empty check box, 0.1 inch
         c.rect(300, 555, 14, 13)  # the larger Y/N box of workers compensation
         c.setFont("Courier-Bold", 9)
         c.drawString(304, 558, "Y")
 
-    img = render(tmp_path, draw)
+    import cv2
+    img = cv2.GaussianBlur(render(tmp_path, draw), (0, 0), 0.8)  # a scanner's softness
     found = bx.find_boxes(img, PAGE_DPI)
     centers = sorted(((b.bbox[0] + b.bbox[2]) / 2, (b.bbox[1] + b.bbox[3]) / 2) for b in found)
     want = [px(103.5, 563.5), px(307, 561.5)]
@@ -65,7 +66,7 @@ def test_bold_letters_are_not_taken_for_check_boxes(tmp_path):
         assert abs(cx - wx) < 6 and abs(cy - wy) < 6
     # Nothing was erased from the bold text, so it still reads.
     words = ocr(bx.erase_outlines(img, found))
-    assert "BOX" in words and "BLDG" in words and "BRIDGE" in words
+    assert {"Box", "Kansas", "BLDG", "BRIDGE", "Suite"} <= set(words)
 
 
 # ------------------------------------------------------------------------------- rules

@@ -1,0 +1,83 @@
+"""Extractors over hand-made word lists: what they do when OCR garbled a label."""
+
+from extractors.fields import Collector
+from extractors.header import read_header
+from extractors.layout import build_layout
+from extractors.skeleton import find_skeleton
+from pipeline.types import PageContent, Word
+
+
+def _word(text: str, x: int, y: int, h: int = 26, char: int = 18) -> Word:
+    return Word(text, (x, y, x + char * len(text), y + h), 0.95, 1)
+
+
+def _header(contact_rows: list[list[tuple[int, str]]]) -> dict:
+    words = [
+        _word("DATE", 2100, 300), _word("(MM/DD/YYYY)", 2180, 300), _word("02/07/2024", 2150, 340),
+        _word("PRODUCER", 60, 700),
+        _word("Harbor", 70, 740), _word("Point", 200, 740), _word("Agency", 320, 740),
+        _word("INSURED", 60, 1000), _word("Walsh", 70, 1040), _word("Carpentry", 200, 1040),
+        _word("INSURER(S)", 1456, 950), _word("AFFORDING", 1660, 950),
+        _word("COVERAGE", 1860, 950), _word("NAIC", 2217, 950), _word("#", 2300, 950),
+        _word("INSURER", 1218, 1000), _word("A", 1360, 1000), _word(":", 1380, 1000),
+        _word("Continental", 1420, 1000), _word("Casualty", 1640, 1000), _word("20443", 2213, 1000),
+        _word("COVERAGES", 60, 1300),
+    ]
+    y = 720
+    for row in contact_rows:
+        words += [_word(t, x, y) for x, t in row]
+        y += 60
+    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr")
+    layout = build_layout(page)
+    col = Collector(page=1)
+    read_header(layout, find_skeleton(layout), col)
+    return col.fields
+
+
+def test_contact_values_are_found_by_their_shape_when_labels_are_garbled():
+    fields = _header([
+        [(1217, "pean"), (1325, "Tanya"), (1435, "Murphy")],
+        [(1216, "tue"), (1270, "ex,"), (1360, "856-595-9845"), (1818, "EOS"),
+         (1920, "856-539-0145")],
+        [(1213, "pn"), (1280, "tanya"), (1390, ".murphy@harborpoint.com")],
+    ])
+    assert fields["producer.contact"].value == "Tanya Murphy"
+    assert fields["producer.phone"].value == "(856) 595-9845"
+    assert fields["producer.fax"].value == "(856) 539-0145"
+    assert fields["producer.email"].value == "tanya.murphy@harborpoint.com"
+    # Found without their labels: never as sure as a value read beside its label.
+    assert all(fields[p].confidence < 0.9 for p in
+               ("producer.contact", "producer.phone", "producer.fax", "producer.email"))
+    assert fields["insurers.A.name"].value == "Continental Casualty"
+
+
+def test_labelled_contact_values_win_over_shapes():
+    fields = _header([
+        [(1217, "CONTACT"), (1380, "NAME:"), (1500, "Tanya"), (1610, "Murphy")],
+        [(1216, "PHONE"), (1330, "(A/C,"), (1440, "No,"), (1500, "Ext):"),
+         (1620, "856-595-9845"), (1900, "FAX"), (1980, "(A/C,"), (2080, "No):"),
+         (2160, "856-539-0145")],
+        [(1213, "E-MAIL"), (1330, "ADDRESS:"), (1500, "tanya.murphy@harborpoint.com")],
+    ])
+    assert fields["producer.contact"].value == "Tanya Murphy"
+    assert fields["producer.phone"].value == "(856) 595-9845"
+    assert fields["producer.fax"].value == "(856) 539-0145"
+    assert fields["producer.email"].value == "tanya.murphy@harborpoint.com"
+    assert all(fields[p].confidence > 0.9 for p in
+               ("producer.contact", "producer.phone", "producer.fax", "producer.email"))
+
+
+def test_an_empty_phone_cell_does_not_take_the_fax_number():
+    # "FAX" read as "|PAX": the number after it is still the fax, not the phone; and an
+    # e-mail address OCR split around its "@" is joined again.
+    fields = _header([
+        [(1217, "CONTACT"), (1380, "NAME:"), (1500, "JAMES"), (1610, "GREENE")],
+        [(1216, "PHONE"), (1330, "(A/C,"), (1440, "No,"), (1500, "Ext):"),
+         (1900, "|PAX"), (1980, "(A/C,"), (2080, "No):"), (2160, "(860)"), (2260, "679-9327")],
+        [(1213, "E-MAIL"), (1330, "ADDRESS:"), (1500, "CERTS"), (1600, "@"),
+         (1630, "RIVERBEND.COM")],
+    ])
+    assert "producer.phone" not in fields
+    assert fields["producer.fax"].value == "(860) 679-9327"
+    assert fields["producer.fax"].confidence < 0.9
+    assert fields["producer.email"].value == "certs@riverbend.com"
