@@ -79,15 +79,17 @@ def stage_rows(results: list[DocumentResult]) -> list[list[object]]:
         if page[:1] == "p" and page[1:].isdigit():  # p1.ocr, then p1 (the page's total)
             rank = STAGE_ORDER.index(step) if step in STAGE_ORDER else (99 if step else 100)
             return (0, int(page[1:]), rank, key)
-        ranks = {"read": 1, "reread": 2, "reread_cells": 3, "extract": 4, "total": 5}
-        return (1, ranks.get(key, 6), 0, key)
+        ranks = {"read": 1, "reread": 2, "reread_cells": 3, "extract": 4, "verify": 5,
+                 "verify_fields": 6, "total": 7}
+        return (1, ranks.get(key, 8), 0, key)
 
     total = median(values.get("total", [])) or 1.0
     rows: list[list[object]] = []
     for k in sorted(values, key=order):
         m = median(values[k])
-        if k == "reread_cells":
-            rows.append([k, f"{m:.0f} cells", "", f"{len(values[k])}/{len(results)}"])
+        if k in ("reread_cells", "verify_fields"):  # counts, not seconds
+            unit = "cells" if k == "reread_cells" else "fields"
+            rows.append([k, f"{m:.0f} {unit}", "", f"{len(values[k])}/{len(results)}"])
         else:
             rows.append([k, f"{m:.3f}", f"{100 * m / total:.0f} %",
                          f"{len(values[k])}/{len(results)}"])
@@ -196,8 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             md_table(["timing", "median s", "of total", "docs"], stage_rows(results),
                      right=(1, 2, 3)),
         ]
-    parts += ["`extract` includes `reread` (single cells OCR'd again); `pN` is page N's whole "
-              "read, `read` all pages with opening and rasterizing.",
+    parts += ["`extract` includes `reread` (single cells OCR'd again); `verify` is the second "
+              "read of unsure values (`verify_fields` of them), after `extract`; `pN` is page "
+              "N's whole read, `read` all pages with opening and rasterizing.",
               f"Load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
               f"({os.cpu_count()} CPUs). Wall time {time.perf_counter() - t0:.1f} s. "
               f"Command: `{command}`"]

@@ -65,7 +65,8 @@ def _header_kind(words: list[Word]) -> str | None:
     joined = "".join(norms)
     for lid, keys in HEADER_WORDS:
         for k in keys:
-            tol = 2 if len(k) >= 6 else 1 if len(k) >= 4 else 0
+            # Three letters may differ by one ("EFP"): the keys are two edits apart.
+            tol = 2 if len(k) >= 6 else 1
             if any(n[: len(k) + 1] and levenshtein(n[: len(k)], k) <= tol and
                    abs(len(n) - len(k)) <= 2 for n in norms if n):
                 return lid
@@ -92,7 +93,11 @@ def _header_band(layout: PageLayout, gl: LabelHit) -> tuple[float, float] | None
 
 def _header_groups(layout: PageLayout, top: float, bottom: float) -> dict[str, BBox]:
     """Header words grouped into columns (words overlapping horizontally), classified."""
-    words = [w for w in layout.page.words if top < w.cy < bottom]
+    # A word across a column rule is OCR's merge of two headers ("(MM/DD/YYYY)" twice):
+    # it would join their columns into one.
+    rules = [r.x0 for r in layout.vrules if r.y0 <= top + 5 and r.y1 >= bottom - 5]
+    words = [w for w in layout.page.words if top < w.cy < bottom
+             and not any(w.x0 + 3 < x < w.x1 - 3 for x in rules)]
     segs = [s for row in group_rows(words) for s in split_segments(row, layout.vrules)]
     groups: list[list[Word]] = []
     for seg in sorted(segs, key=lambda s: s[0].x0):

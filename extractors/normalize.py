@@ -68,9 +68,18 @@ _MONEY_SHORT = re.compile(r"^\$?(\d+(?:\.\d+)?)([MK])$", re.IGNORECASE)
 
 def parse_money(text: str) -> tuple[int | None, float]:
     """'$1,000,000', '1000000', '$ 1,000,000.00', '$1M' -> 1000000."""
-    t = clean_text(text).replace(" ", "")
+    parts = clean_text(text).split()
+    lost_dollar = (len(parts) == 2 and len(parts[0]) == 1 and parts[0] != "$"
+                   and "," in parts[1] and _MONEY.match(parts[1]) is not None)
+    if lost_dollar:
+        # "$ 1,000,000" with its "$" read as "3", "5" or "S": not 31,000,000.
+        parts = parts[1:]
+    t = "".join(parts)
     if not t:
         return None, 0.0
+    if lost_dollar:
+        value, fit = parse_money(t)
+        return value, min(fit, 0.8)
     m = _MONEY_SHORT.match(t)
     if m:
         mult = 1_000_000 if m.group(2).upper() == "M" else 1_000
@@ -200,7 +209,13 @@ def parse_address(text: str) -> tuple[str | None, float]:
     if m:
         state = m.group(1).upper()
         if state in US_STATES:
-            t = t[: m.start(1)] + state + t[m.end(1):]
+            before = t[: m.start(1)].rstrip()
+            # "City, ST 12345": OCR drops the comma often, and reads it as a period.
+            if before and before[-1] == ".":
+                before = before[:-1]
+            if before and before[-1] != ",":
+                before += ","
+            t = (before + " " if before else "") + state + t[m.end(1):]
         else:
             fit = 0.8  # not a state: likely misread
     return t, fit

@@ -109,3 +109,18 @@ def test_clean_text_straightens_typographic_quotes():
 ])
 def test_parser_for_gives_each_path_its_normalizer(path, parser):
     assert nz.parser_for(path) is parser
+
+
+def test_money_whose_dollar_sign_was_read_as_a_digit():
+    assert nz.parse_money("3 1,000,000") == (1000000, 0.8)
+    assert nz.parse_money("S 2,000,000.00") == (2000000, 0.8)
+    assert nz.parse_money("$ 1,000,000") == (1000000, 1.0)
+    assert nz.parse_money("31,000,000") == (31000000, 1.0)
+
+
+def test_address_gets_the_comma_before_its_state():
+    assert nz.parse_address("381 CENTER CT, NAPERVILLE IL 60584")[0] == (
+        "381 CENTER CT, NAPERVILLE, IL 60584")
+    assert nz.parse_address("6992 Fairview Pike, Albany. NY 12263")[0] == (
+        "6992 Fairview Pike, Albany, NY 12263")
+    assert nz.parse_address("Boston, ma 02124")[0] == "Boston, MA 02124"

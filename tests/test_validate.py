@@ -46,3 +46,15 @@ def test_cross_checks_lower_confidence_and_explain():
         assert fields[path].notes, path
     assert fields["insurers.A.name"].status == "accepted"
     assert fields["policies.general_liability.expiration_date"].value == "2025-01-01"
+
+
+def test_a_lower_case_word_in_a_title_case_name_looks_misread():
+    from extractors.validate import text_plausibility
+
+    factor, why = text_plausibility("pennsylvania Manufacturers Association", title=True)
+    assert factor < 0.9 and "pennsylvania" in why
+    assert text_plausibility("Travelers Property Casualty Company of America",
+                             title=True) == (1.0, None)
+    # Prose (the description of operations) is not Title Case.
+    assert text_plausibility("the certificate holder is named as additional insured") == (
+        1.0, None)
