@@ -97,7 +97,9 @@ def group_rows(words: list[Word]) -> list[list[Word]]:
         for i in range(len(rows) - 1, max(-1, len(rows) - 4), -1):
             y0, y1 = bands[i]
             overlap = min(y1, w.y1) - max(y0, w.y0)
-            if overlap > 0.5 * min(y1 - y0, w.height):
+            # Overlapping by half, or centred within the row: a word OCR boxed a few
+            # pixels low ("GENERAL" beside "LIABILITY") is still on it.
+            if overlap > 0.5 * min(y1 - y0, w.height) or y0 <= w.cy <= y1:
                 rows[i].append(w)
                 placed = True
                 break

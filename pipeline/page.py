@@ -59,7 +59,7 @@ def looks_upright(words: list[Word]) -> bool:
 _TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
-def scanned_page(src: SourcePage, *, timeout: float) -> PageContent:
+def scanned_page(src: SourcePage, *, timeout: float, soften: int = 3) -> PageContent:
     """Clean the image (measured steps only) and OCR it.
 
     Orientation: the OCR we need anyway tells whether the page reads (upright_score); only
@@ -84,7 +84,7 @@ def scanned_page(src: SourcePage, *, timeout: float) -> PageContent:
         bilevel = pp.is_bilevel(gray)
         gray, _ = pp.to_page_dpi(gray, src.dpi)
         if bilevel:
-            gray = pp.soften(gray)
+            gray = pp.soften(gray, soften)
     mark("geometry")
     gray = pp.flatten_light(gray)
     gray = pp.stretch_contrast(gray)

@@ -48,10 +48,11 @@ def is_bilevel(gray: np.ndarray) -> bool:
     return int(np.count_nonzero((sample > 30) & (sample < 225))) < 0.002 * sample.size
 
 
-def soften(gray: np.ndarray) -> np.ndarray:
+def soften(gray: np.ndarray, kernel: int = 3) -> np.ndarray:
     """Soften the stair-stepped edges of an upscaled 1-bit page (faxes): word recall on
-    faxes 0.798 -> 0.816 (measured with /tmp fax variants; see bench/ocr_recall.py)."""
-    return cv2.GaussianBlur(gray, (3, 3), 0)
+    faxes 0.798 -> 0.816 (measured with /tmp fax variants; see bench/ocr_recall.py).
+    Which kernel reads a given fax best varies (see pipeline/process.py)."""
+    return cv2.GaussianBlur(gray, (kernel, kernel), 0)
 
 
 def _sheet_masks(small: np.ndarray) -> list[np.ndarray]:

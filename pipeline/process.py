@@ -18,10 +18,11 @@ from extractors.validate import assign_status
 from pipeline.errors import InputError
 from pipeline.load import open_document
 from pipeline.page import scanned_page, text_page
+from pipeline.preprocess import is_bilevel
 from pipeline.record import field_family
 from pipeline.reread import reread
 from pipeline.sniff import sha256_file, sniff_file
-from pipeline.types import DocumentResult, FieldValue, PageContent
+from pipeline.types import DocumentResult, Extraction, FieldValue, PageContent
 from pipeline.verify import second_read
 
 
@@ -43,7 +44,7 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
         opened = open_document(p, result.media_type, max_pages=opts.max_pages,
                                timeout=opts.page_timeout)
         result.pages = opened.total_pages
-        pages = _read_pages(opened.pages, result, opts)
+        pages, alternates = _read_pages(opened.pages, result, opts)
         result.timings["read"] = round(time.perf_counter() - t0, 4)
     except InputError as exc:
         result.error = exc.message
@@ -57,6 +58,14 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
         return result
     t1 = time.perf_counter()
     extraction = extract(pages)
+    if alternates:
+        # Faxes: keep the softening whose reading is surer overall.
+        other = [alternates.get(p.number, p) for p in pages]
+        alt = extract(other)
+        chosen = FAX_SOFTEN[0]
+        if _sureness(alt) > _sureness(extraction):
+            pages, extraction, chosen = other, alt, FAX_SOFTEN[1]
+        result.timings["fax_soften"] = chosen
     if extraction is not None and extraction.rereads:
         n = reread(pages, extraction.rereads, timeout=opts.page_timeout)
         result.timings["reread"] = round(time.perf_counter() - t1, 4)
@@ -98,8 +107,23 @@ def _unsure(path: str, f: FieldValue) -> bool:
             and parser_for(path) not in (parse_flag, parse_insurer_letter))
 
 
-def _read_pages(sources, result: DocumentResult, opts: Options) -> list[PageContent]:
+def _sureness(extraction: Extraction | None) -> float:
+    return sum(f.confidence for f in extraction.fields.values()) if extraction else 0.0
+
+
+# A fax page (1-bit) is read twice, softened by a 3 and a 5 pixel Gaussian after upscaling,
+# and the document keeps the reading with the larger sum of field confidences.  Neither
+# kernel is best on every fax (a fax's stroke weight varies with the sender's contrast
+# setting); on 18 faxes of seeds 5813, 9901 and 7301 the choice read 78.9 % of fields
+# right, against 72.8 % for the 3 px kernel alone and 74.4 % for the 5 px one, for twice
+# the OCR time on fax pages only.
+FAX_SOFTEN = (3, 5)
+
+
+def _read_pages(sources, result: DocumentResult, opts: Options
+                ) -> tuple[list[PageContent], dict[int, PageContent]]:
     pages: list[PageContent] = []
+    alternates: dict[int, PageContent] = {}
     for src in sources:
         if src.error:
             result.page_errors[src.number] = src.error
@@ -109,7 +133,10 @@ def _read_pages(sources, result: DocumentResult, opts: Options) -> list[PageCont
             if src.words is not None:
                 page = text_page(src)
             else:
-                page = scanned_page(src, timeout=opts.page_timeout)
+                page = scanned_page(src, timeout=opts.page_timeout, soften=FAX_SOFTEN[0])
+                if src.image is not None and is_bilevel(src.image):
+                    alternates[src.number] = scanned_page(
+                        src, timeout=opts.page_timeout, soften=FAX_SOFTEN[1])
         except InputError as exc:
             result.page_errors[src.number] = exc.message
             continue
@@ -117,4 +144,4 @@ def _read_pages(sources, result: DocumentResult, opts: Options) -> list[PageCont
             result.timings[f"p{src.number}.{step}"] = secs
         result.timings[f"p{src.number}"] = round(time.perf_counter() - t, 4)
         pages.append(page)
-    return pages
+    return pages, alternates

@@ -61,3 +61,15 @@ def test_pattern_files_are_validated():
     with pytest.raises(patterns.PatternFileError, match="bad regex"):
         patterns._validate_values({"values": {"MONEY": {"regex": "(unclosed"}}})
     assert "TITLE" in patterns.load().label_ids
+
+
+def test_a_word_boxed_a_little_low_stays_on_its_row():
+    # Boxes as tesseract gave them on a scan: "GENERAL" 1 px lower than "LIABILITY".
+    def w(text, box):
+        return Word(text, box, 0.95, 1)
+
+    ws = [w("COMMERCIAL", (333, 1283, 472, 1298)), w("65", (963, 1291, 995, 1312)),
+          w("A", (218, 1294, 237, 1313)), w("LIABILITY", (438, 1304, 535, 1319)),
+          w("GENERAL", (333, 1304, 431, 1320))]
+    rows = [[x.text for x in r] for r in group_rows(ws)]
+    assert ["A", "GENERAL", "LIABILITY", "65"] in rows
