@@ -198,9 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             md_table(["timing", "median s", "of total", "docs"], stage_rows(results),
                      right=(1, 2, 3)),
         ]
-    parts += ["`extract` includes `reread` (single cells OCR'd again); `verify` is the second "
-              "read of unsure values (`verify_fields` of them), after `extract`; `pN` is page "
-              "N's whole read, `read` all pages with opening and rasterizing.",
+    parts += ["`extract` includes `reread` (single cells OCR'd again) and `verify` (the second "
+              "read of unsure values, `verify_fields` of them); `pN` is page N's whole read, "
+              "`read` all pages with opening and rasterizing.",
               f"Load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end "
               f"({os.cpu_count()} CPUs). Wall time {time.perf_counter() - t0:.1f} s. "
               f"Command: `{command}`"]

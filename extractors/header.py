@@ -126,6 +126,10 @@ def _second_label(phone: LabelHit, remnants: list[Word]) -> bool:
 BY_SHAPE = 0.85
 
 
+_CONTACT_LABEL_WORDS = frozenset(
+    "contact name names phone fax email mail address ac no ext".split())
+
+
 def _by_shape(col: Collector, f) -> None:
     if f is not None:
         # A note keeps it from being lifted by the second read: a value without its label
@@ -200,8 +204,11 @@ def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
             # The value, not the label's remnants: a name's words start with a capital.
             above = rows[i - 1]
             start = next((k for k, w in enumerate(above) if w.text[:1].isupper()
-                          and w.text.strip(".,").isalpha()), None)
-            if start is not None:
+                          and w.text.strip(".,").isalpha()
+                          and norm(w.text) not in _CONTACT_LABEL_WORDS), None)
+            # A person's name: two words at least, none of them a label ("FAX").
+            if start is not None and len(above) - start >= 2 and not any(
+                    norm(w.text) in _CONTACT_LABEL_WORDS for w in above[start:]):
                 _by_shape(col, col.add("producer.contact", above[start:], nz.parse_text,
                                        structure=BY_SHAPE * 0.9))
         break
@@ -209,12 +216,15 @@ def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
 
 def _contact_words(layout: PageLayout, contact: LabelHit, right: float) -> list[Word]:
     words = _value_right(layout, contact, right)
+    # The rest of the label when OCR did not match it whole ("CONTACT NAMES: Laura").
+    while words and norm(words[0].text) in ("name", "names"):
+        words = words[1:]
     if words:
         return words
     # "CONTACT" above "NAME:" (two-line label): the value follows "NAME:" on its row.
     names = [w for w in layout.page.words
              if contact.y1 - 2 < w.cy < contact.y1 + 1.6 * contact.height
-             and abs(w.x0 - contact.x0) < contact.height and norm(w.text) == "name"]
+             and abs(w.x0 - contact.x0) < contact.height and norm(w.text) in ("name", "names")]
     if not names:
         return []
     name = names[0]

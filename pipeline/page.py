@@ -14,8 +14,10 @@ from pipeline import tesseract
 from pipeline.load import SourcePage
 from pipeline.types import PAGE_DPI, PageContent, Word
 
-# Sparse-text segmentation: on scanned certificates it recalled 91.6 % of the text-layer
-# words against 84.3 % for psm 3 and 88.4 % for psm 6 (/tmp measurement, bench/ocr_recall.py).
+# Sparse-text segmentation: on scanned certificates it recalled 85.6 % of the text-layer
+# words against 80.7 % for psm 3 and 83.9 % for psm 6 (bench/ocr_recall.py, seed 7303, in
+# docs/benchmarks.md).  On faxes psm 6 recalled more words (64.9 % against 59.9 %) but read
+# fewer fields right (58.9 % against 72.8 % on 18 faxes): it strings a row's cells together.
 OCR_PSM = 11
 
 

@@ -81,3 +81,21 @@ def test_an_empty_phone_cell_does_not_take_the_fax_number():
     assert fields["producer.fax"].value == "(860) 679-9327"
     assert fields["producer.fax"].confidence < 0.9
     assert fields["producer.email"].value == "certs@riverbend.com"
+
+
+def test_contact_name_without_the_rest_of_its_label():
+    fields = _header([
+        [(1217, "CONTACT"), (1380, "NAMES"), (1500, "Laura"), (1610, "Lindqvist")],
+        [(1216, "PHONE"), (1330, "(A/C,"), (1440, "No,"), (1500, "Ext):"),
+         (1620, "856-595-9845")],
+    ])
+    assert fields["producer.contact"].value == "Laura Lindqvist"
+
+
+def test_a_label_above_the_phone_is_not_taken_for_the_contact():
+    fields = _header([
+        [(1217, "pean"), (1900, "FAX")],
+        [(1216, "tue"), (1360, "856-595-9845"), (1920, "856-539-0145")],
+    ])
+    assert "producer.contact" not in fields
+    assert fields["producer.phone"].value == "(856) 595-9845"
