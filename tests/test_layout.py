@@ -73,3 +73,12 @@ def test_a_word_boxed_a_little_low_stays_on_its_row():
           w("GENERAL", (333, 1304, 431, 1320))]
     rows = [[x.text for x in r] for r in group_rows(ws)]
     assert ["A", "GENERAL", "LIABILITY", "65"] in rows
+
+
+def test_a_limit_label_wrapped_over_two_lines_with_its_e_l_misread():
+    ws = _words([
+        (100, [(50, "ELL."), (140, "DISEASE")]),
+        (140, [(50, "POLICY"), (180, "LIMIT"), (400, "$"), (450, "500,000")]),
+    ])
+    hits = build_layout(_page(ws)).all("L_EL_DISEASE_POLICY")
+    assert [[w.text for w in h.words] for h in hits] == [["ELL.", "DISEASE", "POLICY", "LIMIT"]]
