@@ -152,13 +152,19 @@ _FALSE_MARKS = {"N", "NO", ""}
 
 def parse_flag(text: str) -> tuple[bool | None, float]:
     """ADDL INSD / SUBR WVD and Y/N boxes: Y or X -> True; blank or N -> False."""
-    t = clean_text(text).upper().replace(" ", "")
+    t = clean_text(text).upper().replace(" ", "").rstrip(".")
+    if len(t) == 2 and t[0] == t[1] and t[0] in "XY":
+        t = t[0]  # a bold mark read twice ("xX")
+    if t == "¥":
+        return True, 0.9  # a check mark as tesseract reads it (12 of 12 on four seeds)
     if t in _TRUE_MARKS:
         return True, 1.0 if t in ("X", "Y", "✓", "✔") else 0.8
     if t in _FALSE_MARKS:
         return False, 1.0
     if t in ("N/A", "NA"):
         return False, 1.0
+    if t.startswith("N/"):
+        return False, 0.9  # "N/A" with its A lost (5 of 5 were N/A on four seeds)
     return None, 0.0
 
 

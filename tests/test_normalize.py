@@ -124,3 +124,11 @@ def test_address_gets_the_comma_before_its_state():
     assert nz.parse_address("6992 Fairview Pike, Albany. NY 12263")[0] == (
         "6992 Fairview Pike, Albany, NY 12263")
     assert nz.parse_address("Boston, ma 02124")[0] == "Boston, MA 02124"
+
+
+def test_flag_marks_as_ocr_reads_them():
+    assert nz.parse_flag("xX") == (True, 1.0)  # a bold X read twice
+    assert nz.parse_flag("Y.") == (True, 1.0)
+    assert nz.parse_flag("¥") == (True, 0.9)  # a check mark
+    assert nz.parse_flag("N/") == (False, 0.9)  # N/A with its A lost
+    assert nz.parse_flag("iy") == (None, 0.0)
