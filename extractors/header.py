@@ -137,23 +137,19 @@ def _by_shape(col: Collector, f) -> None:
         f.notes.append("found by its shape; its label was not read")
 
 
-def _phones(row: list[Word]) -> list[tuple[list[Word], str]]:
-    """Phone numbers in a row of words (one to three words each), left to right."""
+def _phones(row: list[Word]) -> list[list[Word]]:
+    """Phone numbers in a row of words (one to five words each), left to right."""
     out = []
     i = 0
     while i < len(row):
-        if sum(c.isdigit() for c in row[i].text) < 3:
-            i += 1
-            continue
-        for n in (5, 4, 3, 2, 1):  # the longest that parses: "(410) 878-3762 ext. 299"
-            words = row[i:i + n]
-            value, fit = nz.parse_phone(join_words(words))
-            if value and fit >= 0.9 and len(words) == n:
-                out.append((words, value))
-                i += n
-                break
-        else:
-            i += 1
+        n = 0
+        if sum(c.isdigit() for c in row[i].text) >= 3:
+            # The longest run that parses: "(410) 878-3762 ext. 299".
+            n = next((n for n in (5, 4, 3, 2, 1) if i + n <= len(row)
+                      and nz.parse_phone(join_words(row[i:i + n]))[1] >= 0.9), 0)
+        if n:
+            out.append(row[i:i + n])
+        i += max(n, 1)
     return out
 
 
@@ -197,7 +193,7 @@ def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         phones = _phones(row)
         if not phones:
             continue
-        for path, (words, _) in zip(("producer.phone", "producer.fax"), phones, strict=False):
+        for path, words in zip(("producer.phone", "producer.fax"), phones, strict=False):
             if path in wanted:
                 _by_shape(col, col.add(path, words, nz.parse_phone, structure=BY_SHAPE))
         if "producer.contact" in wanted and i > 0:

@@ -71,7 +71,8 @@ def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
         x, y, w, h = cv2.boundingRect(c)
         if not (lo <= w <= hi and lo <= h <= hi and 0.75 <= w / h <= 1.33):
             continue
-        top, bottom, left, right, inner = _side_ink(ink[y:y + h, x:x + w])
+        crop = ink[y:y + h, x:x + w]
+        top, bottom, left, right, inner = _side_ink(crop)
         # All four sides drawn: a box, not a letter (O, D and H miss a side or the corners).
         if min(top, bottom, left, right) < 0.8:
             continue
@@ -81,13 +82,13 @@ def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
             continue
         # A "B", "8" or "s" can ink all four sides' strips and be as full as a marked box,
         # but some side curves away from the edge; erasing its "outline" leaves "+" or "-".
-        if _straightness(ink[y:y + h, x:x + w] > 0) < 0.95:
+        if _straightness(crop > 0) < 0.95:
             continue
         # In a bold face the curve can be too shallow to see, but a full box with round
         # corners is a letter (measured on scans: such letters had fill >= 0.57 and corner
         # ink 0.11; marked boxes, even faxed, fill <= 0.64 with corner ink >= 0.33, or fill
         # <= 0.43).
-        if inner >= 0.55 and _corner_ink(ink[y:y + h, x:x + w]) < 0.2:
+        if inner >= 0.55 and _corner_ink(crop) < 0.2:
             continue
         out.append(CheckBox(bbox=(x, y, x + w, y + h), fill=round(inner, 4)))
     return out

@@ -61,12 +61,14 @@ def looks_upright(words: list[Word]) -> bool:
 _TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
-def scanned_page(src: SourcePage, *, timeout: float, soften: int = 3) -> PageContent:
+def scanned_page(src: SourcePage, *, timeout: float, soften: int = 3,
+                 known_rotation: int | None = None) -> PageContent:
     """Clean the image (measured steps only) and OCR it.
 
     Orientation: the OCR we need anyway tells whether the page reads (upright_score); only
     when it does not is tesseract's orientation detection (~1 s) asked, and its answer is
     checked the same way, since OSD is unsure on form pages with little running text.
+    ``known_rotation``, from an earlier reading of the same page, skips all of that.
     """
     assert src.image is not None
     steps: dict[str, float] = {}
@@ -91,7 +93,9 @@ def scanned_page(src: SourcePage, *, timeout: float, soften: int = 3) -> PageCon
     gray = pp.flatten_light(gray)
     gray = pp.stretch_contrast(gray)
     mark("light")
-    if gray.shape[1] > gray.shape[0]:
+    if known_rotation is not None:
+        candidates = [known_rotation]
+    elif gray.shape[1] > gray.shape[0]:
         # A certificate is portrait: a landscape page is turned 90 or 270 degrees.
         _, rot = pp.orient(gray, timeout=timeout)
         mark("orient")
@@ -107,7 +111,7 @@ def scanned_page(src: SourcePage, *, timeout: float, soften: int = 3) -> PageCon
         if looks_upright(out[1]):
             break
     else:
-        if candidates == [0]:
+        if candidates == [0] and known_rotation is None:
             _, rot = pp.orient(gray, timeout=timeout)
             mark("orient")
             rot = rot if rot else 180

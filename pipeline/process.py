@@ -13,16 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from extractors.certificate import extract
-from extractors.normalize import parse_flag, parse_insurer_letter, parser_for
 from extractors.validate import assign_status
 from pipeline.errors import InputError
 from pipeline.load import open_document
 from pipeline.page import scanned_page, text_page
 from pipeline.preprocess import is_bilevel
-from pipeline.record import field_family
 from pipeline.reread import reread
 from pipeline.sniff import sha256_file, sniff_file
-from pipeline.types import DocumentResult, Extraction, FieldValue, PageContent
+from pipeline.types import DocumentResult, Extraction, PageContent
 from pipeline.verify import second_read
 
 
@@ -73,8 +71,7 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
         extraction = extract(pages, allow_rereads=False)
     if extraction is not None:
         t2 = time.perf_counter()
-        n = second_read(pages, extraction, timeout=opts.page_timeout, parser_for=parser_for,
-                        wanted=_unsure)
+        n = second_read(pages, extraction, timeout=opts.page_timeout)
         if n:
             assign_status(extraction.fields)
             result.timings["verify"] = round(time.perf_counter() - t2, 4)
@@ -92,19 +89,6 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
     result.status = "processed"
     result.extraction = extraction
     return result
-
-
-def _unsure(path: str, f: FieldValue) -> bool:
-    """Fields worth a second read: below their threshold for want of OCR confidence alone
-    (a validation finding in the notes is not something a second read can clear), and more
-    than one character (the insurer letter and the flags had their own whitelisted reread).
-
-    Not policy numbers: two reads of "V0V7" agreed on "VOV7" as often as not (seed 7301),
-    since nothing but the font tells O from 0 in a string of arbitrary letters and digits.
-    """
-    return (f.status == "needs_review" and not f.notes
-            and field_family(path) != "policy_numbers"
-            and parser_for(path) not in (parse_flag, parse_insurer_letter))
 
 
 def _sureness(extraction: Extraction | None) -> float:
@@ -136,7 +120,8 @@ def _read_pages(sources, result: DocumentResult, opts: Options
                 page = scanned_page(src, timeout=opts.page_timeout, soften=FAX_SOFTEN[0])
                 if src.image is not None and is_bilevel(src.image):
                     alternates[src.number] = scanned_page(
-                        src, timeout=opts.page_timeout, soften=FAX_SOFTEN[1])
+                        src, timeout=opts.page_timeout, soften=FAX_SOFTEN[1],
+                        known_rotation=page.rotation)
         except InputError as exc:
             result.page_errors[src.number] = exc.message
             continue

@@ -11,8 +11,14 @@ reading in its notes, for the reviewer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from extractors.fields import join_words
+from extractors.layout import group_rows
+from extractors.normalize import parse_flag, parse_insurer_letter, parser_for
+from pipeline.record import field_family
 from pipeline.reread import binarize, read_crops
-from pipeline.types import Extraction, PageContent, Word
+from pipeline.types import Extraction, FieldValue, PageContent
 
 # Confidence of a value two reads agree on.  bench/accuracy.py measures how often such
 # values were right (the "agreed" rows of its reliability table, docs/benchmarks.md).
@@ -22,23 +28,23 @@ MAX_HEIGHT = 70  # pixels at 300 dpi: one line of text; taller values span sever
 AGREED_NOTE = "a second read agreed"
 
 
-def _text(words: list[Word]) -> str:
-    lines: list[list[Word]] = []
-    for w in sorted(words, key=lambda w: w.cy):
-        if lines and abs(lines[-1][-1].cy - w.cy) < 0.5 * w.height:
-            lines[-1].append(w)
-        else:
-            lines.append([w])
-    return " ".join(" ".join(w.text for w in sorted(ln, key=lambda w: w.x0)) for ln in lines)
+def unsure(path: str, f: FieldValue) -> bool:
+    """Fields worth a second read: below their threshold for want of OCR confidence alone
+    (a validation finding in the notes is not something a second read can clear), and more
+    than one character (the insurer letter and the flags had their own whitelisted reread).
+
+    Not policy numbers: two reads of "V0V7" agreed on "VOV7" as often as not (seed 7301),
+    since nothing but the font tells O from 0 in a string of arbitrary letters and digits.
+    """
+    return (f.status == "needs_review" and not f.notes
+            and field_family(path) != "policy_numbers"
+            and parser_for(path) not in (parse_flag, parse_insurer_letter))
 
 
 def second_read(pages: list[PageContent], extraction: Extraction, *, timeout: float,
-                parser_for, wanted) -> int:
-    """Read again the OCR'd fields for which ``wanted(path, field)`` holds; returns how many.
-
-    ``parser_for(path)`` gives the normalizer the extractor used for that path (passed in
-    so that this stage does not import the extractors).
-    """
+                wanted: Callable[[str, FieldValue], bool] = unsure) -> int:
+    """Read again the OCR'd fields for which ``wanted(path, field)`` holds, normalized by
+    the extractor's own ``parser_for(path)``; returns how many were read."""
     by_number = {p.number: p for p in pages}
     todo = []
     for path, f in extraction.fields.items():
@@ -63,7 +69,7 @@ def second_read(pages: list[PageContent], extraction: Extraction, *, timeout: fl
         return 0
     found = read_crops([c for _, _, c in todo], timeout=timeout)
     for (f, parser, _), words in zip(todo, found, strict=True):
-        text = _text(words)
+        text = " ".join(join_words(row) for row in group_rows(words))
         value, fit = parser(text)
         if value is not None and value == f.value:
             # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof.

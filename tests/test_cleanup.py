@@ -8,8 +8,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import cv2
 import numpy as np
 from reportlab.lib.pagesizes import letter
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from pipeline import boxes as bx
@@ -56,7 +58,6 @@ def test_bold_letters_are_not_taken_for_check_boxes(tmp_path):
         c.setFont("Courier-Bold", 9)
         c.drawString(304, 558, "Y")
 
-    import cv2
     img = cv2.GaussianBlur(render(tmp_path, draw), (0, 0), 0.8)  # a scanner's softness
     found = bx.find_boxes(img, PAGE_DPI)
     centers = sorted(((b.bbox[0] + b.bbox[2]) / 2, (b.bbox[1] + b.bbox[3]) / 2) for b in found)
@@ -85,7 +86,6 @@ def test_a_fax_streak_is_painted_out_is_not_a_rule_and_cuts_no_word(tmp_path):
     img = render(tmp_path, draw)
     # The streak: 2 px of black from top to bottom, through the middle of the O of HOLDER
     # (crossing its horizontal arcs) and of COMMERCIAL's first M.
-    from reportlab.pdfbase.pdfmetrics import stringWidth
     x = round((150 + stringWidth("CERTIFICATE H", "Helvetica", 10)
                + stringWidth("O", "Helvetica", 10) / 2) * PT)
     img[:, x:x + 2] = 0
@@ -114,7 +114,6 @@ def test_text_printed_over_a_cell_border_reads_whole(tmp_path):
 
 
 def test_words_touching_a_column_rule_from_both_sides_stay_apart(tmp_path):
-    from reportlab.pdfbase.pdfmetrics import stringWidth
     left = "10/09/2024"
     w = stringWidth(left, "Courier", 10)
 
@@ -165,8 +164,6 @@ def test_second_read_raises_agreeing_values_and_notes_disagreeing_ones(tmp_path)
                        source="ocr", image=img)
     words = tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
     box = {w.text: w.bbox for w in words}
-    from extractors.normalize import parser_for
-
     fields = {
         "policies.general_liability.policy_number":
             _field("policies.general_liability.policy_number", "GL128052798",
@@ -179,7 +176,7 @@ def test_second_read_raises_agreeing_values_and_notes_disagreeing_ones(tmp_path)
                    box["1,000,000"]),
     }
     ext = Extraction(fields=fields)
-    n = second_read([page], ext, timeout=60, parser_for=parser_for, wanted=lambda p, f: True)
+    n = second_read([page], ext, timeout=60, wanted=lambda p, f: True)
     assert n == 3
     pol = fields["policies.general_liability.policy_number"]
     assert pol.confidence == AGREED_CONFIDENCE and AGREED_NOTE in pol.notes
@@ -193,14 +190,10 @@ def test_second_read_leaves_text_layer_pages_and_unwanted_fields_alone(tmp_path)
     img = np.full((400, 400), 255, np.uint8)
     page = PageContent(number=1, width=400, height=400, words=[], source="text", image=img)
     f = _field("insured.name", "Acme", (10, 10, 100, 40))
-    from extractors.normalize import parser_for
-
     ext = Extraction(fields={"insured.name": f})
-    assert second_read([page], ext, timeout=60, parser_for=parser_for,
-                       wanted=lambda p, f: True) == 0
+    assert second_read([page], ext, timeout=60, wanted=lambda p, f: True) == 0
     page.source = "ocr"
-    assert second_read([page], ext, timeout=60, parser_for=parser_for,
-                       wanted=lambda p, f: False) == 0
+    assert second_read([page], ext, timeout=60, wanted=lambda p, f: False) == 0
     assert f.notes == [] and f.confidence == 0.6
 
 
@@ -214,7 +207,6 @@ def test_blurred_bold_words_are_not_taken_for_rules(tmp_path):
         c.setLineWidth(0.8)
         c.line(100, 490, 500, 490)  # a real rule under the first line
     img = render(tmp_path, draw)
-    import cv2
     img = cv2.GaussianBlur(img, (0, 0), 3.0)
     assert len(ocr(img)) >= 4  # tesseract reads the blurred words (with the rule in)
     cleaned, rules = rl.remove_rules(img, PAGE_DPI)
