@@ -91,6 +91,22 @@ def _header_band(layout: PageLayout, gl: LabelHit) -> tuple[float, float] | None
     return above[-1], bottom
 
 
+def _header_by_votes(layout: PageLayout, top: float, bottom: float
+                     ) -> tuple[tuple[float, float] | None, dict[str, BBox]]:
+    long_rules = sorted({round(r.y0) for r in layout.hrules
+                         if r.x1 - r.x0 > 0.5 * layout.page.width and top < r.y0 < bottom})
+    best: tuple[int, tuple[float, float] | None, dict[str, BBox]] = (0, None, {})
+    h = layout.char_height
+    for a, b in zip(long_rules, long_rules[1:], strict=False):
+        if not 1.5 * h < b - a < 8 * h:
+            continue
+        heads = _header_groups(layout, a, b)
+        if "H_POLNUM" in heads and "H_LIMITS" in heads and len(heads) >= 4 \
+                and len(heads) > best[0]:
+            best = (len(heads), (a, b), heads)
+    return best[1], best[2]
+
+
 def _header_groups(layout: PageLayout, top: float, bottom: float) -> dict[str, BBox]:
     """Header words grouped into columns (words overlapping horizontally), classified."""
     # A word across a column rule is OCR's merge of two headers ("(MM/DD/YYYY)" twice):
@@ -115,25 +131,30 @@ def _header_groups(layout: PageLayout, top: float, bottom: float) -> dict[str, B
         kind = _header_kind(sorted(g, key=lambda w: (w.y0, w.x0)))
         if kind and kind not in heads:
             heads[kind] = union_bbox(g)
-        elif kind is None:
+        else:  # a second "INSR" is a garbled other header ("INSD" under "Abb")
             unread.append(union_bbox(g))
-    # A header OCR garbled ("POLICY £ P" for "POLICY EFF") between two it read, with just
-    # one column missing between them in the form's order, is that column.
-    for box in unread:
-        left = [k for k, b in heads.items() if b[2] <= box[0]]
-        right = [k for k, b in heads.items() if b[0] >= box[2]]
-        if not left or not right:
-            continue
-        lk = max(left, key=lambda k: heads[k][2])
-        rk = min(right, key=lambda k: heads[k][0])
-        i, j = HEADERS.index(lk), HEADERS.index(rk)
-        if j - i == 2 and HEADERS[i + 1] not in heads:
-            heads[HEADERS[i + 1]] = box
+    _infer_unread(heads, unread)
     # A header OCR lost entirely is the gap between its neighbours.
     if "H_POLNUM" not in heads and "H_SUBR" in heads and "H_EFF" in heads:
         a, b = heads["H_SUBR"], heads["H_EFF"]
         heads["H_POLNUM"] = (a[2] + 10, a[1], b[0] - 10, a[3])
     return heads
+
+
+def _infer_unread(heads: dict[str, BBox], unread: list[BBox]) -> None:
+    """Headers OCR garbled ("POLICY £ P" for "POLICY EFF", "PIMs" for "LIMITS"): a run of
+    unread groups between two read headers (or after the last) that is as long as the run
+    of columns missing there in the form's order is those columns, in order."""
+    read = sorted(heads.items(), key=lambda kv: kv[1][0])
+    for n, (lk, lb) in enumerate(read):
+        rk, rb = read[n + 1] if n + 1 < len(read) else (None, None)
+        between = sorted((b for b in unread if b[0] >= lb[2] and (rb is None or b[2] <= rb[0])),
+                         key=lambda b: b[0])
+        i = HEADERS.index(lk)
+        j = HEADERS.index(rk) if rk else len(HEADERS)
+        missing = [h for h in HEADERS[i + 1:j] if h not in heads]
+        if between and len(between) == len(missing) == j - i - 1:
+            heads.update(zip(missing, between, strict=True))
 
 
 def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
@@ -144,31 +165,41 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
     # will do here (OCR may glue a check mark to it); prose is above or below the grid.
     anchors = [h for lid in ("GL", "AUTO", "UMBRELLA", "EXCESS", "WC")
                for h in hits_between(layout, lid, top_y, bottom)]
-    if not anchors:
-        return None
-    gl = min(anchors, key=lambda h: h.y0)
+    gl = min(anchors, key=lambda h: h.y0) if anchors else None
     heads: dict[str, BBox] = {}
-    band = _header_band(layout, gl)
+    band = _header_band(layout, gl) if gl else None
     if band is not None:
         heads = _header_groups(layout, *band)
-    if "H_POLNUM" not in heads or "H_LIMITS" not in heads:
+    if gl and ("H_POLNUM" not in heads or "H_LIMITS" not in heads):
         # No ruled header row: fall back to the header labels themselves.
-        heads = {}
+        band, heads = None, {}
         for lid in HEADERS:
             cands = hits_between(layout, lid, top_y, gl.y0)
             if cands:
                 heads[lid] = max(cands, key=lambda h: h.y0).bbox
     if "H_POLNUM" not in heads or "H_LIMITS" not in heads:
-        return None
+        # The first section's label unread (a fax): the header row is the ruled band below
+        # the coverages bar whose words name the most columns.
+        band, heads = _header_by_votes(layout, top_y, bottom)
+        if band is None:
+            return None
     header_bottom = band[1] if band else max(b[3] for b in heads.values())
-    xs = _vrule_xs(layout, header_bottom + 5, gl.y1)
+    h = layout.char_height
+    if gl and header_bottom < gl.y0 < header_bottom + 4 * h:
+        xs = _vrule_xs(layout, header_bottom + 5, gl.y1)
+    else:  # the first row, whatever its label; a fax's rules may start a little below
+        xs = _vrule_xs(layout, header_bottom + h, header_bottom + 3 * h)
     cols: dict[str, tuple[float, float]] = {}
     order = [lid for lid in HEADERS if lid in heads]
     for i, lid in enumerate(order):
         hx0, _, hx1, _ = heads[lid]
         left_r = [x for x in xs if x <= hx0 + 0.3 * (hx1 - hx0)]
         right_r = [x for x in xs if x >= hx1 - 0.3 * (hx1 - hx0)]
-        if left_r:
+        if lid == "H_LIMITS" and i and order[i - 1] == "H_EXP":
+            # LIMITS is centred over the limit labels and their amounts: the rule between
+            # them may lie left of the header's middle, but the column starts where EXP ends.
+            x0 = cols["H_EXP"][1]
+        elif left_r:
             x0 = left_r[-1]
         elif i:
             x0 = (heads[order[i - 1]][2] + hx0) / 2
@@ -234,8 +265,16 @@ def find_sections(layout: PageLayout, grid: Grid) -> list[Section]:
     if len(bands) < 3:
         return _sections_by_anchor(layout, grid)
     sections: list[Section] = []
+    lim_x0 = grid.cols["H_LIMITS"][0]
+
+    def in_place(lid: str, h: LabelHit) -> bool:
+        # A limit label counts in the limits column, the others left of it: "AGGREGATE"
+        # read out of "GEN'L AGGREGATE LIMIT APPLIES" is no umbrella limit.
+        return (h.cx > lim_x0) == (lid.startswith("L_") or lid == "PER_STATUTE")
+
     for y0, y1 in bands:
-        votes = {kind: sum(1 for lid in lids for _ in hits_between(layout, lid, y0, y1))
+        votes = {kind: sum(1 for lid in lids for h in hits_between(layout, lid, y0, y1)
+                           if in_place(lid, h))
                  for kind, lids in SECTION_LABELS.items()}
         kind = max(votes, key=lambda k: votes[k])
         # A section prints five or more of its labels; a free row may hold a typed word

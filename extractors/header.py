@@ -7,6 +7,8 @@ Boxes are located from their printed labels (the skeleton): the producer box run
 
 from __future__ import annotations
 
+import re
+
 from extractors import normalize as nz
 from extractors.fields import Collector, join_words, region_lines, same_row
 from extractors.layout import LabelHit, PageLayout, group_rows
@@ -196,18 +198,32 @@ def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         for path, words in zip(("producer.phone", "producer.fax"), phones, strict=False):
             if path in wanted:
                 _by_shape(col, col.add(path, words, nz.parse_phone, structure=BY_SHAPE))
-        if "producer.contact" in wanted and i > 0:
-            # The value, not the label's remnants: a name's words start with a capital.
-            above = rows[i - 1]
-            start = next((k for k, w in enumerate(above) if w.text[:1].isupper()
-                          and w.text.strip(".,").isalpha()
-                          and norm(w.text) not in _CONTACT_LABEL_WORDS), None)
-            # A person's name: two words at least, none of them a label ("FAX").
-            if start is not None and len(above) - start >= 2 and not any(
-                    norm(w.text) in _CONTACT_LABEL_WORDS for w in above[start:]):
-                _by_shape(col, col.add("producer.contact", above[start:], nz.parse_text,
-                                       structure=BY_SHAPE * 0.9))
+        if "producer.contact" in wanted:
+            # The row above, or one a little higher when the phone's two-line label and the
+            # fax label left rows of their own ("PHONE" over "(A/C, No, Ext):").
+            h = phones[0][0].y1 - phones[0][0].y0
+            for above in rows[:i][::-1]:
+                if phones[0][0].y0 - max(w.y1 for w in above) > 2.5 * h:
+                    break
+                name = _name_words(above)
+                if name:
+                    _by_shape(col, col.add("producer.contact", name, nz.parse_text,
+                                           structure=BY_SHAPE * 0.9))
+                    break
         break
+
+
+def _name_words(row: list[Word]) -> list[Word] | None:
+    """A person's name ending a row: its trailing run of capitalised words, two at least,
+    none of them a label word ("FAX") -- the value, not the label's remnants ("ame.")."""
+    start = len(row)
+    while start and _NAME_WORD.fullmatch(row[start - 1].text) \
+            and norm(row[start - 1].text) not in _CONTACT_LABEL_WORDS:
+        start -= 1
+    return row[start:] if len(row) - start >= 2 else None
+
+
+_NAME_WORD = re.compile(r"[A-Z][A-Za-z.'\-]*,?")
 
 
 def _contact_words(layout: PageLayout, contact: LabelHit, right: float) -> list[Word]:

@@ -13,7 +13,7 @@ from statistics import median
 
 from spacy.tokens import Doc
 
-from extractors.patterns import PUNCT_NORM, Patterns, load, norm
+from extractors.patterns import PUNCT_NORM, Patterns, Vocabulary, load, norm
 from pipeline.types import BBox, PageContent, Rule, Word
 
 SEP = "¦"  # a token between segments and rows, so no label phrase spans a gap
@@ -188,15 +188,19 @@ class _Stream:
     run_start: list[int] = field(default_factory=list)  # per token: first token of its run
     line: list[int] = field(default_factory=list)  # per token: 0 first line, 1 the next
     edits: list[int] = field(default_factory=list)  # per token: OCR edits to its label word
+    vocabulary: Vocabulary | None = None
 
     def add(self, runs: list[list[Word]]) -> None:
         start = len(self.tokens)
         for n, run in enumerate(runs):
             for w in run:
-                self.tokens.append(w.text)
-                self.words.append(w)
-                self.run_start.append(start)
-                self.line.append(n)
+                # Label words OCR ran together are matched as the words they were.
+                pieces = self.vocabulary.pieces(norm(w.text)) if self.vocabulary else None
+                for text in pieces or (w.text,):
+                    self.tokens.append(text)
+                    self.words.append(w)
+                    self.run_start.append(start)
+                    self.line.append(n)
         self.tokens.append(SEP)
         self.words.append(None)
         self.run_start.append(len(self.tokens) - 1)
@@ -249,7 +253,7 @@ def build_layout(page: PageContent, patterns: Patterns | None = None) -> PageLay
     rows = group_rows(page.words)
     by_row = [split_segments(row, vrules) for row in rows]
     segments = [seg for segs in by_row for seg in segs]
-    main, pairs = _Stream(), _Stream()
+    main, pairs = _Stream(vocabulary=pats.vocabulary), _Stream(vocabulary=pats.vocabulary)
     for r, segs in enumerate(by_row):
         for seg in segs:
             main.add([seg])
@@ -273,7 +277,8 @@ def _matches(stream: _Stream, doc: Doc, pats: Patterns, *, cross_line: bool
         if cross_line and (stream.line[s] != 0 or stream.line[e - 1] != 1):
             continue  # only labels that really continue on the second line
         edits = sum(stream.edits[s:e])
-        words = tuple(w for w in stream.words[s:e] if w is not None)
+        # A glued word gives several tokens: keep it once.
+        words = tuple(dict.fromkeys(w for w in stream.words[s:e] if w is not None))
         before = stream.words[stream.run_start[s]:s]
         # A heading starts its run (after at most a check mark) and ends without sentence
         # punctuation: "PRODUCER," is prose.

@@ -139,6 +139,7 @@ class Vocabulary:
         self.words = sorted(words)
         self.exact = set(words)
         self._cache: dict[str, tuple[str, int]] = {}
+        self._split_cache: dict[str, tuple[str, ...] | None] = {}
 
     def canonical(self, token: str) -> tuple[str, int]:
         """(label word, edits) when ``token`` is within a label word's tolerance, else
@@ -157,6 +158,29 @@ class Vocabulary:
         if len(self._cache) < 50_000:
             self._cache[token] = out
         return out
+
+    def pieces(self, token: str) -> list[str] | None:
+        """A token OCR glued from two or three label words ("DISEASE-EAEMPLOYEE"), split
+        into them, else None.  Only exact words of two letters or more, fewest pieces first:
+        a value that happens to split is rarer than a label that lost its spaces."""
+        if len(token) < 5 or self.canonical(token)[0] in self.exact:
+            return None
+        hit = self._split_cache.get(token)
+        if hit is None and token not in self._split_cache:
+            hit = self._split(token, 2) or self._split(token, 3)
+            if len(self._split_cache) < 50_000:
+                self._split_cache[token] = hit
+        return list(hit) if hit else None
+
+    def _split(self, token: str, n: int) -> tuple[str, ...] | None:
+        if n == 1:
+            return (token,) if token in self.exact else None
+        for i in range(2, len(token) - 1):
+            if token[:i] in self.exact:
+                rest = self._split(token[i:], n - 1)
+                if rest:
+                    return (token[:i], *rest)
+        return None
 
 
 @lru_cache(maxsize=1)

@@ -1,17 +1,18 @@
 """Extractors over hand-made word lists: what they do when OCR garbled a label."""
 
 from extractors.fields import Collector
+from extractors.grid import find_grid
 from extractors.header import read_header
 from extractors.layout import build_layout
 from extractors.skeleton import find_skeleton
-from pipeline.types import PageContent, Word
+from pipeline.types import PageContent, Rule, Word
 
 
 def _word(text: str, x: int, y: int, h: int = 26, char: int = 18) -> Word:
     return Word(text, (x, y, x + char * len(text), y + h), 0.95, 1)
 
 
-def _header(contact_rows: list[list[tuple[int, str]]]) -> dict:
+def _header(contact_rows: list[list[tuple[int, str]]], step: int = 60) -> dict:
     words = [
         _word("DATE", 2100, 300), _word("(MM/DD/YYYY)", 2180, 300), _word("02/07/2024", 2150, 340),
         _word("PRODUCER", 60, 700),
@@ -26,7 +27,7 @@ def _header(contact_rows: list[list[tuple[int, str]]]) -> dict:
     y = 720
     for row in contact_rows:
         words += [_word(t, x, y) for x, t in row]
-        y += 60
+        y += step
     page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr")
     layout = build_layout(page)
     col = Collector(page=1)
@@ -92,6 +93,19 @@ def test_contact_name_without_the_rest_of_its_label():
     assert fields["producer.contact"].value == "Laura Lindqvist"
 
 
+def test_contact_name_above_the_rows_of_a_two_line_phone_label():
+    # "CONTACT NAME:" garbled to "cove'*T"; "PHONE" and "FAX" on rows of their own between
+    # the name and the number, and the name's row starts with the label's remnants.
+    fields = _header([
+        [(1217, "cove'*T"), (1300, "ame."), (1356, "Daniel"), (1496, "Sullivan")],
+        [(1216, "PHONE")],
+        [(1900, "FAX")],
+        [(1216, "(AG,"), (1290, "No."), (1382, "617-915-8680")],
+    ], step=30)
+    assert fields["producer.contact"].value == "Daniel Sullivan"
+    assert fields["producer.contact"].confidence < 0.9
+
+
 def test_a_label_above_the_phone_is_not_taken_for_the_contact():
     fields = _header([
         [(1217, "pean"), (1900, "FAX")],
@@ -99,3 +113,57 @@ def test_a_label_above_the_phone_is_not_taken_for_the_contact():
     ])
     assert "producer.contact" not in fields
     assert fields["producer.phone"].value == "(856) 595-9845"
+
+
+def _grid_page(limits_rule: int, garble: dict[str, str] | None = None) -> PageContent:
+    """A coverage grid's header and first row; LIMITS centred over labels and amounts, with
+    the rule between those two at ``limits_rule``."""
+    w = _word
+    words = [
+        w("COVERAGES", 110, 1200),
+        w("INSR", 112, 1310, char=16), w("LTR", 118, 1345, char=16),
+        w("TYPE", 350, 1330), w("OF", 440, 1330), w("INSURANCE", 490, 1330),
+        w("ADDL", 745, 1310, char=16), w("INSD", 745, 1345, char=16),
+        w("SUBR", 838, 1310, char=15), w("WVD", 842, 1345, char=15),
+        w("POLICY", 1050, 1310), w("NUMBER", 1048, 1345),
+        w("POLICY", 1335, 1310, char=14), w("EFF", 1435, 1310, char=14),
+        w("POLICY", 1525, 1310, char=12), w("EXP", 1605, 1310, char=12),
+        w("LIMITS", 1929, 1330, char=12),
+        w("COMMERCIAL", 250, 1400), w("GENERAL", 450, 1400), w("LIABILITY", 590, 1400),
+        w("EACH", 1680, 1400, char=12), w("OCCURRENCE", 1740, 1400, char=12),
+        w("$", limits_rule + 10, 1400), w("1,000,000", limits_rule + 40, 1400),
+    ]
+    garble = garble or {}
+    words = [Word(garble.get(f"{x.text}@{x.x0}", x.text), x.bbox, x.conf, x.page) for x in words]
+    rules = [Rule(100, 1300, 2450, 1300), Rule(100, 1380, 2450, 1380),
+             Rule(100, 1460, 2450, 1460)]
+    rules += [Rule(x, 1300, x, 1700) for x in (100, 200, 730, 830, 910, 1320, 1520, 1670, 2450)]
+    rules.append(Rule(limits_rule, 1380, limits_rule, 1700))  # below the header row only
+    return PageContent(number=1, width=2550, height=3300, words=words, source="ocr", rules=rules)
+
+
+def test_limits_column_starts_after_exp_wherever_its_inner_rule_is():
+    # With the label/amount rule left of the middle of "LIMITS" the column used to start at
+    # that rule, and every limit label of the certificate fell outside it.
+    for inner in (1950, 2100):
+        layout = build_layout(_grid_page(inner))
+        grid = find_grid(layout, find_skeleton(layout))
+        assert grid is not None
+        assert grid.cols["H_LIMITS"][0] == 1670
+        assert grid.cols["H_EXP"] == (1520, 1670)
+
+
+def test_grid_found_with_its_first_label_and_three_headers_garbled():
+    # A fax: "COMMERCIAL GENERAL LIABILITY" unreadable, so no section label points at the
+    # header row; POLICY EFF / EXP and LIMITS garbled, found by their place in the form.
+    garble = {"COMMERCIAL@250": "COMMBERG", "GENERAL@450": "IAD", "LIABILITY@590": "CIAHILTTY",
+              "EFF@1435": "Ti", "POLICY@1335": "Poutey", "POLICY@1525": "honey",
+              "EXP@1605": "END", "LIMITS@1929": "PIMs", "ADDL@745": "Abb", "INSD@745": "INSD"}
+    layout = build_layout(_grid_page(2100, garble))
+    assert layout.first("GL") is None
+    grid = find_grid(layout, find_skeleton(layout))
+    assert grid is not None
+    assert grid.cols["H_EFF"] == (1320, 1520)
+    assert grid.cols["H_EXP"] == (1520, 1670)
+    assert grid.cols["H_LIMITS"][0] == 1670
+    assert grid.cols["H_ADDL"] == (730, 830)

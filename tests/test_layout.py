@@ -82,3 +82,16 @@ def test_a_limit_label_wrapped_over_two_lines_with_its_e_l_misread():
     ])
     hits = build_layout(_page(ws)).all("L_EL_DISEASE_POLICY")
     assert [[w.text for w in h.words] for h in hits] == [["ELL.", "DISEASE", "POLICY", "LIMIT"]]
+
+
+def test_label_words_ocr_ran_together_are_still_the_label():
+    ws = _words([
+        (100, [(50, "E.L."), (140, "DISEASE-EAEMPLOYEE"), (600, "$100,000")]),
+        (200, [(50, "COMMERCIALGENERAL"), (400, "LIABILITY")]),
+        (300, [(50, "SANDERSON"), (300, "EXCAVATING")]),  # a name is no label
+    ])
+    lay = build_layout(_page(ws))
+    hit = lay.first("L_EL_DISEASE_EMPLOYEE")
+    assert hit is not None and [w.text for w in hit.words] == ["E.L.", "DISEASE-EAEMPLOYEE"]
+    assert lay.first("GL") is not None
+    assert patterns.load().vocabulary.pieces("sanderson") is None
