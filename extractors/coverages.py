@@ -71,6 +71,11 @@ def _first_line(words: list[Word], ok) -> list[Word]:
     return []
 
 
+# What a date or an amount cell can hold, for reading it alone (pipeline.reread).
+DATE_CHARS = "0123456789/"
+MONEY_CHARS = "0123456789$,."
+
+
 class PolicyReader:
     def __init__(self, layout: PageLayout, grid: Grid, col: Collector) -> None:
         self.layout = layout
@@ -121,15 +126,22 @@ class PolicyReader:
         if num and L.page.source == "ocr":
             self._unread_beside(f"{base}.policy_number", num, "H_POLNUM")
         row: list[Word] = list(num)
+        unread: list[str] = []
         for colname, attr in (("H_EFF", "effective_date"), ("H_EXP", "expiration_date")):
             dates = [w for w in _col_words(L, g, colname, y0, y1) if nz.parse_date(w.text)[0]]
-            got |= bool(col.add(f"{base}.{attr}", dates[:1], nz.parse_date))
+            if col.add(f"{base}.{attr}", dates[:1], nz.parse_date):
+                got = True
+            else:
+                unread.append(colname)
             row += dates[:1]
         band = (y0, y1)
         if row:
             h = max(w.height for w in row)
             band = (max(y0, min(w.y0 for w in row) - 0.9 * h),
                     min(y1, max(w.y1 for w in row) + 0.9 * h))
+        for colname in unread:
+            # A date OCR garbled past parsing ("2-94-9023"): its cell read alone, digits only.
+            self._reread(colname, band, DATE_CHARS)
         letter = _first_line(_col_words(L, g, "H_INSR", *band),
                              lambda t: nz.parse_insurer_letter(t)[0] is not None)
         if col.add(f"{base}.insurer", letter, nz.parse_insurer_letter):
@@ -195,8 +207,22 @@ class PolicyReader:
                 if self.col.add(f"{base}.limits.{key}", words, nz.parse_money,
                                 structure=structure):
                     got = True
+                else:
+                    self._reread_amount(hit, lim_x[1])
                 break
         return got
+
+    def _reread_amount(self, hit: LabelHit, right: float) -> None:
+        """An amount OCR garbled or lost beside its label: its cell (right of the rule that
+        parts labels from amounts, so the label's own words stay) read alone, digits only."""
+        h = hit.height
+        rules = [r.x0 for r in self.layout.vrules
+                 if hit.x1 < r.x0 < right - 2 * h and r.y0 <= hit.cy <= r.y1]
+        if not rules or not self.col.allow_rereads:
+            return
+        cell = (int(min(rules)), int(hit.y0 - 0.4 * h), int(right), int(hit.y1 + 0.4 * h))
+        if cell_has_ink(self.layout, cell):
+            self.col.rereads.append(Reread(self.layout.page.number, cell, MONEY_CHARS))
 
     def checked(self, lid: str, y0: float, y1: float, *, col: str = "H_TYPE"
                 ) -> tuple[bool, float, LabelHit | None]:

@@ -193,8 +193,12 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
     order = [lid for lid in HEADERS if lid in heads]
     for i, lid in enumerate(order):
         hx0, _, hx1, _ = heads[lid]
-        left_r = [x for x in xs if x <= hx0 + 0.3 * (hx1 - hx0)]
-        right_r = [x for x in xs if x >= hx1 - 0.3 * (hx1 - hx0)]
+        # A column's rules lie between its neighbours' headers: with the rule between two
+        # columns lost (a fax), the next rule over would make one column two columns wide.
+        lo = heads[order[i - 1]][2] if i else -1.0
+        hi = heads[order[i + 1]][0] if i + 1 < len(order) else 1e9
+        left_r = [x for x in xs if lo <= x <= hx0 + 0.3 * (hx1 - hx0)]
+        right_r = [x for x in xs if hx1 - 0.3 * (hx1 - hx0) <= x <= hi]
         if lid == "H_LIMITS" and i and order[i - 1] == "H_EXP":
             # LIMITS is centred over the limit labels and their amounts: the rule between
             # them may lie left of the header's middle, but the column starts where EXP ends.
@@ -216,7 +220,18 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
         else:
             x1 = page.width
         cols[lid] = (x0, x1)
+    bottom = _rules_end(layout, cols, header_bottom, bottom)
     return Grid(cols=cols, top=header_bottom, bottom=bottom)
+
+
+def _rules_end(layout: PageLayout, cols: dict[str, tuple[float, float]], top: float,
+               bottom: float) -> float:
+    """The grid ends where its column rules do: without the DESCRIPTION label (OCR garbled
+    it) the description box and the holder below it would be read as "other" policies."""
+    xs = [x for lid in ("H_POLNUM", "H_EFF", "H_EXP") if lid in cols for x in cols[lid]]
+    ends = [r.y1 for r in layout.vrules
+            if any(abs(r.x0 - x) < 8 for x in xs) and r.y0 < top + 3 * layout.char_height]
+    return min(bottom, max(ends) + 5) if ends else bottom
 
 
 def _section_top(layout: PageLayout, grid: Grid, anchor: LabelHit) -> float:
@@ -272,7 +287,7 @@ def find_sections(layout: PageLayout, grid: Grid) -> list[Section]:
         # read out of "GEN'L AGGREGATE LIMIT APPLIES" is no umbrella limit.
         return (h.cx > lim_x0) == (lid.startswith("L_") or lid == "PER_STATUTE")
 
-    for y0, y1 in bands:
+    for y0, y1 in [b for band in bands for b in _split_at_anchors(layout, grid, *band)]:
         votes = {kind: sum(1 for lid in lids for h in hits_between(layout, lid, y0, y1)
                            if in_place(lid, h))
                  for kind, lids in SECTION_LABELS.items()}
@@ -288,10 +303,39 @@ def find_sections(layout: PageLayout, grid: Grid) -> list[Section]:
     return sections
 
 
+PRIMARY = (("gl", ("GL",)), ("auto", ("AUTO",)), ("umbrella", ("UMBRELLA", "EXCESS")),
+           ("wc", ("WC",)))
+
+
+FIRST_LIMIT = {"auto": ("L_CSL",), "wc": ("PER_STATUTE",)}
+
+
+def _split_at_anchors(layout: PageLayout, grid: Grid, y0: float, y1: float
+                      ) -> list[tuple[float, float]]:
+    """A band holding the names of two lines of business or more is two sections whose
+    parting rule the scan lost (a fax): cut it above each name after the first."""
+    x0, x1 = grid.cols.get("H_TYPE", (0, grid.cols["H_POLNUM"][0]))
+    lim_x0 = grid.cols["H_LIMITS"][0]
+    tops: list[tuple[float, str]] = []
+    for kind, lids in PRIMARY:
+        hits = [h for lid in lids for h in layout.anchors(lid, y0, y1)
+                if x0 - 5 <= h.cx <= x1 + 5]
+        # The limit printed on a section's first row names it too, when OCR lost its name.
+        hits += [h for lid in FIRST_LIMIT.get(kind, ()) for h in hits_between(layout, lid, y0, y1)
+                 if h.cx > lim_x0]
+        if hits:
+            first = min(hits, key=lambda h: h.y0)
+            tops.append((_section_top(layout, grid, first), kind))
+    cuts = sorted(t for t, _ in tops if y0 + layout.char_height < t < y1)
+    if len({k for _, k in tops}) < 2 or not cuts:
+        return [(y0, y1)]
+    edges = [y0, *cuts, y1]
+    return list(zip(edges, edges[1:], strict=False))
+
+
 def _sections_by_anchor(layout: PageLayout, grid: Grid) -> list[Section]:
     found: list[tuple[str, LabelHit]] = []
-    for kind, lids in (("gl", ("GL",)), ("auto", ("AUTO",)), ("umbrella", ("UMBRELLA", "EXCESS")),
-                       ("wc", ("WC",))):
+    for kind, lids in PRIMARY:
         hits = [h for lid in lids for h in layout.anchors(lid, grid.top, grid.bottom)]
         if hits:
             found.append((kind, min(hits, key=lambda h: h.y0)))

@@ -244,10 +244,36 @@ def is_debris(text: str) -> bool:
     return all(c in _DEBRIS for c in text)
 
 
+def _unglue_mark(w: Word, vocabulary: Vocabulary) -> tuple[Word, ...]:
+    """A checked box OCR glued to its option's label ("[XJEXCESS"): the mark and the label
+    as two words, split in proportion to their characters, so the label is found and its
+    box judged left of it."""
+    text = w.text
+    if norm(text) in vocabulary.exact:
+        return (w,)  # a label word as it is ("LIABILITY" is no "L" + "IABILITY")
+    # Misspelt as a whole ("XEXCESS" is one edit from EXCESS): split only off an exact word.
+    near = vocabulary.canonical(norm(text))[0] in vocabulary.exact
+    for k in (3, 2, 1):
+        head, rest = text[:k], text[k:]
+        core = norm(rest)
+        if len(core) < 3 or not rest[:1].isupper() or not _mark_like(head) \
+                or not any(c in "xXyYvV✓✔■" for c in head):
+            continue
+        if core not in vocabulary.exact and (
+                near or vocabulary.canonical(core)[0] not in vocabulary.exact):
+            continue
+        x0, y0, x1, y1 = w.bbox
+        cut = x0 + round((x1 - x0) * k / len(text))
+        return (Word(head, (x0, y0, cut, y1), w.conf, w.page),
+                Word(rest, (cut, y0, x1, y1), w.conf, w.page))
+    return (w,)
+
+
 def build_layout(page: PageContent, patterns: Patterns | None = None) -> PageLayout:
     pats = patterns or load()
     if page.source == "ocr":
-        page.words = [w for w in page.words if not is_debris(w.text)]
+        page.words = [part for w in page.words if not is_debris(w.text)
+                      for part in _unglue_mark(w, pats.vocabulary)]
     hrules = [r for r in page.rules if r.horizontal]
     vrules = [r for r in page.rules if not r.horizontal]
     rows = group_rows(page.words)

@@ -94,10 +94,6 @@ def _umbrella(reader: PolicyReader, sec: Section) -> None:
     base = _present(reader, line, sec, UMB_LIMITS)
     if base is None:
         return
-    if umb == exc:
-        # Neither or both boxes: the line is a guess a reviewer must confirm.
-        for path in [p for p in reader.col.fields if p.startswith(base + ".")]:
-            reader.col.fields[path].confidence = round(reader.col.fields[path].confidence * 0.5, 4)
     reader.put_check(f"{base}.occurrence_basis",
                      {"CLAIMS_MADE": "claims_made", "OCCUR": "occurrence"}, sec.y0, sec.y1)
     # The amount after "RETENTION $" is a retention only when that box is checked (the
@@ -111,6 +107,13 @@ def _umbrella(reader: PolicyReader, sec: Section) -> None:
                  and any(c.isdigit() for c in w.text)]
         structure = min(c_ret, c_ded) if ret else 0.5
         reader.col.add(f"{base}.retention", words, nz.parse_money, structure=structure)
+    if umb == exc:
+        # Neither or both boxes: the line is a guess a reviewer must confirm, however well
+        # its values read (the note keeps the second read from vouching for them).
+        for path in [p for p in reader.col.fields if p.startswith(base + ".")]:
+            f = reader.col.fields[path]
+            f.confidence = round(f.confidence * 0.5, 4)
+            f.notes.append("neither or both of UMBRELLA and EXCESS read as checked")
 
 
 def _wc(reader: PolicyReader, sec: Section) -> None:
@@ -162,9 +165,13 @@ def _others(reader: PolicyReader, grid: Grid, sec: Section) -> None:
         y0, y1 = row_bounds(layout, grid, line)
         key = reader.key("other")
         base = f"policies.{key}"
-        reader.col.add(f"{base}.description", line, nz.parse_text)
         if not reader.common(base, y0, y1):
-            reader.flags(base, y0, y1)
+            # No policy number, date or insurer letter on the row: the second line of a
+            # type ("PROFESSIONAL" / "LIABILITY"), or a section OCR could not name read as
+            # free rows -- no policy of its own, and its empty flag cells prove nothing.
+            reader.counts["other"] -= 1
+            continue
+        reader.col.add(f"{base}.description", line, nz.parse_text)
         lim = _col_words(layout, grid, "H_LIMITS", y0, y1)
         if lim:
             reader.col.add(f"{base}.limits.limit", lim, nz.parse_text)

@@ -24,8 +24,12 @@ def line_masks(mask: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     """
     k = max(15, int(round(0.2 * dpi)))
     rect = cv2.MORPH_RECT
-    horiz = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(rect, (k, 1)))
-    vert = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(rect, (1, k)))
+    # Widened across first: a fax's one-pixel rules wander by a pixel (noise before its 1-bit
+    # decision), and no single pixel row or column of them is a kernel long.
+    horiz = cv2.morphologyEx(cv2.dilate(mask, cv2.getStructuringElement(rect, (1, 3))),
+                             cv2.MORPH_OPEN, cv2.getStructuringElement(rect, (k, 1))) & mask
+    vert = cv2.morphologyEx(cv2.dilate(mask, cv2.getStructuringElement(rect, (3, 1))),
+                            cv2.MORPH_OPEN, cv2.getStructuringElement(rect, (1, k))) & mask
     return _drop_text_runs(horiz, mask, dpi), _drop_text_runs(vert.T, mask.T, dpi).T
 
 

@@ -1,9 +1,13 @@
 """Extractors over hand-made word lists: what they do when OCR garbled a label."""
 
+import numpy as np
+
+from extractors.coverages import DATE_CHARS, MONEY_CHARS, PolicyReader
 from extractors.fields import Collector
-from extractors.grid import find_grid
+from extractors.grid import Section, find_grid, find_sections
 from extractors.header import read_header
 from extractors.layout import build_layout
+from extractors.policies import _others
 from extractors.skeleton import find_skeleton
 from pipeline.types import PageContent, Rule, Word
 
@@ -167,3 +171,73 @@ def test_grid_found_with_its_first_label_and_three_headers_garbled():
     assert grid.cols["H_EXP"] == (1520, 1670)
     assert grid.cols["H_LIMITS"][0] == 1670
     assert grid.cols["H_ADDL"] == (730, 830)
+
+
+def test_a_garbled_date_and_amount_have_their_cells_read_again():
+    page = _grid_page(2100)
+    page.words = [w for w in page.words if w.text not in ("$", "1,000,000")] + [
+        _word("GL7731", 950, 1400, char=14), _word("2-94-9023", 1330, 1400, char=14),
+        _word("02/21/2024", 1530, 1400, char=12), _word("ss", 2110, 1400),
+        _word("coo", 2200, 1400)]
+    page.image = np.full((page.height, page.width), 255, np.uint8)
+    for w in page.words:  # printing wherever a word was read
+        x0, y0, x1, y1 = w.bbox
+        page.image[y0 + 5:y1 - 5, x0 + 2:x1 - 2] = 0
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    col = Collector(page=1)
+    reader = PolicyReader(layout, grid, col)
+    base = "policies.general_liability"
+    reader.common(base, grid.top, 1460)
+    reader.limits(base, {"L_EACH_OCCURRENCE": "each_occurrence"}, grid.top, 1460)
+    assert col.fields[f"{base}.expiration_date"].value == "2024-02-21"
+    assert f"{base}.effective_date" not in col.fields
+    asked = {r.charset: r.bbox for r in col.rereads}
+    x0, _, x1, _ = asked[DATE_CHARS]
+    assert (x0, x1) == (1320, 1520)  # the EFF cell only; EXP was read
+    x0, y0, x1, y1 = asked[MONEY_CHARS]
+    assert x0 == 2100 and y0 < 1400 < 1426 < y1  # right of the label/amount rule
+
+
+def test_a_band_naming_two_lines_is_cut_between_them():
+    # The rule between the auto and umbrella sections lost (a fax): one ruled band holds
+    # both names, and each keeps its own rows.
+    page = _grid_page(2100)
+    w = _word
+    page.words += [
+        w("AUTOMOBILE", 250, 1480), w("LIABILITY", 450, 1480),
+        w("COMBINED", 1680, 1480, char=12), w("SINGLE", 1790, 1480, char=12),
+        w("LIMIT", 1870, 1480, char=12),
+        w("ANY", 280, 1530), w("AUTO", 350, 1530),
+        w("UMBRELLA", 250, 1600), w("LIAB", 420, 1600),
+        w("EXCESS", 250, 1650), w("LIAB", 380, 1650),
+        w("EACH", 1680, 1600, char=12), w("OCCURRENCE", 1740, 1600, char=12),
+        w("AGGREGATE", 1680, 1650, char=12),
+        w("WORKERS", 250, 1720), w("COMPENSATION", 400, 1720),
+        w("PER", 1680, 1720, char=12), w("STATUTE", 1730, 1720, char=12),
+        w("E.L.", 1680, 1760, char=12), w("EACH", 1740, 1760, char=12),
+        w("ACCIDENT", 1800, 1760, char=12)]
+    page.rules = [r for r in page.rules if r.horizontal] + [
+        Rule(x, 1300, x, 1900) for x in (100, 200, 730, 830, 910, 1320, 1520, 1670, 2450)] + [
+        Rule(2100, 1380, 2100, 1900), Rule(100, 1700, 2450, 1700), Rule(100, 1800, 2450, 1800)]
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    kinds = [(s.kind, s.y0, s.y1) for s in find_sections(layout, grid)]
+    auto = next(s for s in kinds if s[0] == "auto")
+    umb = next(s for s in kinds if s[0] == "umbrella")
+    assert auto[1] <= 1460 and 1560 < auto[2] == umb[1] < 1600
+    assert ("wc", 1700, 1800) in [(k, round(a), round(b)) for k, a, b in kinds]
+
+
+def test_a_free_row_without_number_date_or_letter_is_no_policy():
+    page = _grid_page(2100)
+    page.words += [_word("PROFESSIONAL", 250, 1480), _word("PL-88213", 940, 1480, char=14),
+                   _word("01/01/2026", 1330, 1480, char=14),
+                   _word("LIABILITY", 250, 1520)]  # the type's second line
+    page.image = np.full((page.height, page.width), 255, np.uint8)
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    col = Collector(page=1)
+    _others(PolicyReader(layout, grid, col), grid, Section("other", 1460, 1700, None))
+    assert col.fields["policies.other.policy_number"].value == "PL-88213"
+    assert not [p for p in col.fields if p.startswith("policies.other#2")]

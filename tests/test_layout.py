@@ -95,3 +95,15 @@ def test_label_words_ocr_ran_together_are_still_the_label():
     assert hit is not None and [w.text for w in hit.words] == ["E.L.", "DISEASE-EAEMPLOYEE"]
     assert lay.first("GL") is not None
     assert patterns.load().vocabulary.pieces("sanderson") is None
+
+
+def test_a_check_mark_glued_to_its_label_is_split_off():
+    ws = _words([(100, [(50, "[XJEXCESS"), (250, "LIAB")]),
+                 (200, [(50, "LIABILITY")]), (300, [(50, "XEROX"), (200, "CORP")])])
+    lay = build_layout(_page(ws))
+    hit = lay.first("EXCESS")
+    assert hit is not None and hit.words[0].text == "EXCESS"
+    assert hit.x0 == 50 + round(9 * 18 * 3 / 9)  # the label starts after the mark
+    assert [w.text for w in lay.page.words if w.y0 == 100][:2] == ["[XJ", "EXCESS"]
+    assert "LIABILITY" in [w.text for w in lay.page.words]  # a label word stays whole
+    assert "XEROX" in [w.text for w in lay.page.words]  # so does a word that is no label

@@ -669,3 +669,18 @@ def test_reread_finds_a_lone_letter_whole_page_ocr_missed(tmp_path):
     w = inside[0]
     assert w.page == 1 and 0 < w.conf <= 1
     assert abs(w.x0 - xs.min()) <= 4 and abs(w.y1 - ys.max()) <= 4  # in page pixels
+
+
+def test_a_wandering_one_pixel_rule_is_found_whole():
+    # A fax's 1-px rule steps sideways every 20 px (noise before its 1-bit decision): no
+    # single pixel column of it is as long as the line kernel.
+    img = np.full((1200, 400), 255, np.uint8)
+    for i, y in enumerate(range(100, 1100, 20)):
+        x = 200 + (i % 2)
+        img[y:y + 20, x] = 0
+        img[300 + (i % 2), 50 + 6 * i:56 + 6 * i] = 0  # and a horizontal one
+    _, rules = rl.remove_rules(img, PAGE_DPI)
+    vert = [r for r in rules if not r.horizontal]
+    horiz = [r for r in rules if r.horizontal]
+    assert len(vert) == 1 and vert[0].y1 - vert[0].y0 > 900
+    assert len(horiz) == 1 and horiz[0].x1 - horiz[0].x0 > 250
