@@ -220,7 +220,14 @@ class PolicyReader:
                  if hit.x1 < r.x0 < right - 2 * h and r.y0 <= hit.cy <= r.y1]
         if not rules or not self.col.allow_rereads:
             return
-        cell = (int(min(rules)), int(hit.y0 - 0.4 * h), int(right), int(hit.y1 + 0.4 * h))
+        x0 = min(rules)
+        # The row's own rules above and below (an amount sits level with the middle of a
+        # two-line label), else a little around the label.
+        across = [r.y0 for r in self.layout.hrules if r.x0 < x0 + h and r.x1 > right - h]
+        above = [y for y in across if hit.cy - 2.5 * h < y < hit.cy]
+        below = [y for y in across if hit.cy < y < hit.cy + 2.5 * h]
+        cell = (int(x0), int(max(above) if above else hit.y0 - 0.4 * h), int(right),
+                int(min(below) if below else hit.y1 + 0.4 * h))
         if cell_has_ink(self.layout, cell):
             self.col.rereads.append(Reread(self.layout.page.number, cell, MONEY_CHARS))
 

@@ -83,7 +83,10 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     r = sk.right
     right = page.width
     if "CONTACT" in r:
-        col.add("producer.contact", _contact_words(layout, r["CONTACT"], right), nz.parse_text)
+        words = _contact_words(layout, r["CONTACT"], right)
+        if all(norm(w.text) in _CONTACT_LABEL_WORDS for w in words):
+            words = []  # an empty cell: what follows the label is the next label ("FAX")
+        col.add("producer.contact", words, nz.parse_text)
     if "PHONE" in r:
         fax = r.get("FAX")
         end = fax.x0 if fax is not None and abs(fax.cy - r["PHONE"].cy) < r["PHONE"].height \

@@ -26,8 +26,10 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": 
 def clean_text(text: str) -> str:
     """Collapse whitespace, straighten typographic quotes (OCR and word processors curl
     them at will) and trim edge debris (rule fragments read as | or _)."""
-    text = _WS.sub(" ", text.translate(_QUOTES)).strip()
-    return text.strip(" |_¦:;,").strip()
+    text = _WS.sub(" ", text.translate(_QUOTES)).strip().strip(" |_¦:;,").strip()
+    if text.count('"') == 1 and (text.startswith('"') or text.endswith('"')):
+        text = text.strip('"').strip()  # a lone quote at an edge is a speck, not a quotation
+    return text
 
 
 def _digits_fixed(text: str) -> tuple[str, bool]:
@@ -47,7 +49,12 @@ def parse_date(text: str) -> tuple[str | None, float]:
         fixed, changed = _digits_fixed(t)
         m = _DATE.match(fixed)
         if not m:
-            return None, 0.0
+            # A separator lost ("03/212025", "05152025": a fax's thin slashes): eight
+            # digits in the form's order, never as sure as a date read whole.
+            m = _DATE_RUN.match(fixed)
+            if not m:
+                return None, 0.0
+            changed = True
         fit = 0.75 if changed else fit
     month, day, year = int(m.group(1)), int(m.group(2)), m.group(3)
     y = int(year)
@@ -62,6 +69,7 @@ def parse_date(text: str) -> tuple[str | None, float]:
         return None, 0.0
 
 
+_DATE_RUN = re.compile(r"^(\d{2})/?(\d{2})/?(\d{4})$")
 _MONEY = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?$")
 _MONEY_SHORT = re.compile(r"^\$?(\d+(?:\.\d+)?)([MK])$", re.IGNORECASE)
 

@@ -26,6 +26,7 @@ def read_coverages(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         return
     reader = PolicyReader(layout, grid, col)
     for sec in find_sections(layout, grid):
+        before = set(col.fields)
         if sec.kind == "gl":
             _gl(reader, sec)
         elif sec.kind == "auto":
@@ -36,6 +37,34 @@ def read_coverages(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
             _wc(reader, sec)
         else:
             _others(reader, grid, sec)
+        _no_surer_than_its_evidence(col, set(col.fields) - before)
+
+
+def _no_surer_than_its_evidence(col: Collector, paths: set[str]) -> None:
+    """A policy is there because a number, a date or a limit was read on it.  Its flags
+    and check-box lists come from empty cells and unchecked boxes, which would be as sure
+    for a section that holds no policy at all: none of them may be surer than the surest
+    value that proves the policy exists (a lone garbled "3" as a limit proves little)."""
+    bases = {p.split(".")[1] for p in paths}
+    for base in bases:
+        mine = [p for p in paths if p.split(".")[1] == base]
+        proof = [col.fields[p].confidence for p in mine
+                 if p.rsplit(".", 1)[-1] in ("policy_number", "effective_date", "expiration_date")
+                 or ".limits." in p]
+        if not proof:
+            continue
+        cap = max(proof)
+        if cap >= 0.9:
+            continue
+        for p in mine:
+            f = col.fields[p]
+            if p.rsplit(".", 1)[-1] in _EMPTY_PROVABLE and f.confidence > cap:
+                f.confidence = cap
+                f.notes.append("the policy itself was read unsurely")
+
+
+# Values read from blank cells and unchecked boxes: as sure in a section with no policy.
+_EMPTY_PROVABLE = ("additional_insured", "subrogation_waived", "autos", "proprietor_excluded")
 
 
 def _present(reader: PolicyReader, line: str, sec: Section, limits: dict[str, str]) -> str | None:
@@ -84,6 +113,8 @@ def _auto(reader: PolicyReader, sec: Section) -> None:
             words.extend(hit.words)
     if reader.orphan_checks(sec.y0, sec.y1, AUTO_OPTIONS):
         conf *= 0.3  # a checked box whose label we could not read: the list may be short
+    if not autos and reader.layout.page.source == "ocr":
+        conf *= 0.6  # an auto policy covers some autos: more likely a mark missed than none
     reader.col.put(f"{base}.autos", autos, words, ocr=conf, raw=", ".join(autos))
 
 

@@ -78,6 +78,10 @@ def cross_check(fields: dict[str, FieldValue]) -> None:
                 _lower(f, 0.4, "limit outside the plausible range")
             elif f.value % USUAL_LIMIT_STEP:
                 _lower(f, 0.6, "not a usual limit amount")
+            elif len(str(f.value).rstrip("0")) > 2:
+                # Limits are sold in round steps (500,000, 1,500,000); 106,000 is more
+                # likely 100,000 with a speck read as a digit (a fax).
+                _lower(f, 0.8, "an unusual limit amount")
         occ = fields.get(f"{base}.limits.each_occurrence")
         agg = fields.get(f"{base}.limits.general_aggregate")
         if occ and agg and isinstance(occ.value, int) and isinstance(agg.value, int) \

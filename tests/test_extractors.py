@@ -88,6 +88,15 @@ def test_an_empty_phone_cell_does_not_take_the_fax_number():
     assert fields["producer.email"].value == "certs@riverbend.com"
 
 
+def test_an_empty_contact_cell_does_not_take_the_next_label():
+    fields = _header([
+        [(1217, "CONTACT"), (1380, "NAME:"), (1500, "FAX")],
+        [(1216, "PHONE"), (1330, "(A/C,"), (1440, "No,"), (1500, "Ext):"),
+         (1620, "856-595-9845")],
+    ])
+    assert "producer.contact" not in fields
+
+
 def test_contact_name_without_the_rest_of_its_label():
     fields = _header([
         [(1217, "CONTACT"), (1380, "NAMES"), (1500, "Laura"), (1610, "Lindqvist")],

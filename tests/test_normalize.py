@@ -13,6 +13,10 @@ from extractors import normalize as nz
         ("13/14/2026", None),
         ("02/30/2026", None),
         ("hello", None),
+        ("03/212025", "2025-03-21"),  # a fax's thin slash lost
+        ("05152025", "2025-05-15"),
+        ("3212025", None),  # seven digits: which one is missing is a guess
+        ("20250315", None),  # not the form's order
     ],
 )
 def test_parse_date(text, value):
@@ -21,6 +25,7 @@ def test_parse_date(text, value):
 
 def test_repaired_date_fits_worse_than_clean():
     assert nz.parse_date("O3/14/2O26")[1] < nz.parse_date("03/14/2026")[1]
+    assert nz.parse_date("05152025")[1] < 0.8  # never accepted on its fit alone
 
 
 @pytest.mark.parametrize(
@@ -132,3 +137,12 @@ def test_flag_marks_as_ocr_reads_them():
     assert nz.parse_flag("¥") == (True, 0.9)  # a check mark
     assert nz.parse_flag("N/") == (False, 0.9)  # N/A with its A lost
     assert nz.parse_flag("iy") == (None, 0.0)
+
+
+@pytest.mark.parametrize("text, clean", [
+    ('"Tri-County Transit Authority', "Tri-County Transit Authority"),  # a speck read as "
+    ('known as "the Project"', 'known as "the Project"'),
+    ("| Harbor Point Agency _", "Harbor Point Agency"),
+])
+def test_clean_text_trims_edge_debris(text, clean):
+    assert nz.clean_text(text) == clean

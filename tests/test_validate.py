@@ -58,3 +58,18 @@ def test_a_lower_case_word_in_a_title_case_name_looks_misread():
     # Prose (the description of operations) is not Title Case.
     assert text_plausibility("the certificate holder is named as additional insured") == (
         1.0, None)
+
+
+def test_a_limit_with_more_than_two_significant_digits_is_unusual():
+    fields = {f.path: f for f in [
+        _f("policies.workers_compensation.limits.el_each_accident", 109_000, 0.92),
+        _f("policies.workers_compensation.limits.el_disease_policy_limit", 500_000, 0.92),
+        _f("policies.general_liability.limits.damage_to_rented_premises", 1_500_000, 0.92),
+    ]}
+    cross_check(fields)
+    assign_status(fields)
+    assert fields["policies.workers_compensation.limits.el_each_accident"].status == "needs_review"
+    assert fields["policies.workers_compensation.limits.el_disease_policy_limit"].status \
+        == "accepted"
+    assert fields["policies.general_liability.limits.damage_to_rented_premises"].status \
+        == "accepted"
