@@ -105,7 +105,15 @@ def parse_money(text: str) -> tuple[int | None, float]:
     cents = m.group(2)
     if cents and cents != "00":
         fit = min(fit, 0.8)
-    return int(m.group(1).replace(",", "")), fit
+    value = int(m.group(1).replace(",", ""))
+    if value < MIN_AMOUNT:
+        # A lone digit is a speck or the wreck of an amount, never a limit: not a value,
+        # and not proof that a policy is printed there.
+        return None, 0.0
+    return value, fit
+
+
+MIN_AMOUNT = 100
 
 
 _PHONE_DIGITS = re.compile(r"\d")

@@ -163,7 +163,8 @@ class Vocabulary:
         """A token OCR glued from two or three label words ("DISEASE-EAEMPLOYEE"), split
         into them, else None.  Only exact words of two letters or more, fewest pieces first:
         a value that happens to split is rarer than a label that lost its spaces."""
-        if len(token) < 5 or self.canonical(token)[0] in self.exact:
+        # Before any near spelling: "eaemployee" is "ea employee", not a garbled "employee".
+        if len(token) < 5 or token in self.exact:
             return None
         hit = self._split_cache.get(token)
         if hit is None and token not in self._split_cache:

@@ -18,7 +18,11 @@ from pipeline.types import FieldValue
 # from 0.80 up were right, except parties and addresses, right from 0.90 up, and the long
 # description, where a lost final period hides at 0.94) and checked on seeds 9901 and
 # 5813, where policy numbers were wrong at 0.81 and 0.87 (O for 0, 1 for L): they keep
-# the default (docs/benchmarks.md).  Families not listed use DEFAULT_THRESHOLD.
+# the default (docs/benchmarks.md).  ADDL INSD / SUBR WVD marks read as a clean "Y", "X"
+# or "N", with tesseract's low confidence for a lone letter, were right every time between
+# 0.55 and 0.80 on seeds 2718, 5813, 6029, 7301, 8123 and 9901 (140 of 1,700 marks;
+# below 0.55 garbled marks were wrong up to 1 in 2): they are accepted from 0.55.
+# Families not listed use DEFAULT_THRESHOLD.
 DEFAULT_THRESHOLD = 0.90
 THRESHOLDS: dict[str, float] = {
     "certificate_date": 0.80,
@@ -27,7 +31,7 @@ THRESHOLDS: dict[str, float] = {
     "insurer_letters": 0.80,
     "policy_dates": 0.80,
     "limits": 0.80,
-    "addl_subr": 0.80,
+    "addl_subr": 0.55,
     "check_boxes": 0.80,
     "description_of_operations": 0.96,
 }

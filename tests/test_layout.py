@@ -89,12 +89,14 @@ def test_label_words_ocr_ran_together_are_still_the_label():
         (100, [(50, "E.L."), (140, "DISEASE-EAEMPLOYEE"), (600, "$100,000")]),
         (200, [(50, "COMMERCIALGENERAL"), (400, "LIABILITY")]),
         (300, [(50, "SANDERSON"), (300, "EXCAVATING")]),  # a name is no label
+        (400, [(50, "E.L."), (140, "DISEASE"), (300, "EAEMPLOYEE")]),  # near "EMPLOYEE"
     ])
     lay = build_layout(_page(ws))
     hit = lay.first("L_EL_DISEASE_EMPLOYEE")
     assert hit is not None and [w.text for w in hit.words] == ["E.L.", "DISEASE-EAEMPLOYEE"]
     assert lay.first("GL") is not None
     assert patterns.load().vocabulary.pieces("sanderson") is None
+    assert [h.y0 for h in lay.all("L_EL_DISEASE_EMPLOYEE")] == [100, 400]
 
 
 def test_a_check_mark_glued_to_its_label_is_split_off():

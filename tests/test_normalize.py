@@ -41,6 +41,8 @@ def test_repaired_date_fits_worse_than_clean():
         ("$", None),
         ("", None),
         ("STATUTORY", None),
+        ("5", None),  # the wreck of an amount, or a speck: no limit is five dollars
+        ("$100", 100),
     ],
 )
 def test_parse_money(text, value):
