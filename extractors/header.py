@@ -94,7 +94,14 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         words = _value_right(layout, r["PHONE"], end)
         value = _from_digits(words)
         label = words[:len(words) - len(value)]
-        if fax is None and _second_label(r["PHONE"], label):
+        numbers = _phones(value) if fax is None else []
+        if len(numbers) >= 2:
+            # "FAX" garbled between two numbers ("li 'AX"): the first is the phone, the
+            # second the fax, found by its shape.
+            col.add("producer.phone", numbers[0], nz.parse_phone)
+            _by_shape(col, col.add("producer.fax", numbers[1], nz.parse_phone,
+                                   structure=BY_SHAPE))
+        elif fax is None and _second_label(r["PHONE"], label):
             # The phone cell is empty and OCR missed "FAX" ("|PAX (A/C, No):"): the number
             # after that label is the fax.
             _by_shape(col, col.add("producer.fax", value, nz.parse_phone, structure=BY_SHAPE))

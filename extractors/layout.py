@@ -244,6 +244,19 @@ def is_debris(text: str) -> bool:
     return all(c in _DEBRIS for c in text)
 
 
+def _split_at_bar(w: Word) -> tuple[Word, ...]:
+    """A bar inside a word is a rule OCR read between two words ("342|FAX"): split there,
+    each part boxed in proportion to its characters."""
+    text = w.text
+    k = text.find("|")
+    if k <= 0 or k >= len(text) - 1 or "|" in text[k + 1:]:
+        return (w,)
+    x0, y0, x1, y1 = w.bbox
+    per = (x1 - x0) / len(text)
+    return (Word(text[:k], (x0, y0, round(x0 + per * k), y1), w.conf, w.page),
+            Word(text[k + 1:], (round(x0 + per * (k + 1)), y0, x1, y1), w.conf, w.page))
+
+
 def _unglue_mark(w: Word, vocabulary: Vocabulary) -> tuple[Word, ...]:
     """A checked box OCR glued to its option's label ("[XJEXCESS"): the mark and the label
     as two words, split in proportion to their characters, so the label is found and its
@@ -273,7 +286,8 @@ def build_layout(page: PageContent, patterns: Patterns | None = None) -> PageLay
     pats = patterns or load()
     if page.source == "ocr":
         page.words = [part for w in page.words if not is_debris(w.text)
-                      for part in _unglue_mark(w, pats.vocabulary)]
+                      for piece in _split_at_bar(w)
+                      for part in _unglue_mark(piece, pats.vocabulary)]
     hrules = [r for r in page.rules if r.horizontal]
     vrules = [r for r in page.rules if not r.horizontal]
     rows = group_rows(page.words)
@@ -305,6 +319,8 @@ def _matches(stream: _Stream, doc: Doc, pats: Patterns, *, cross_line: bool
         edits = sum(stream.edits[s:e])
         # A glued word gives several tokens: keep it once.
         words = tuple(dict.fromkeys(w for w in stream.words[s:e] if w is not None))
+        if words[0].text.startswith(("-", "–")):
+            continue  # the end of a hyphenated word: "-OWNED" is NON-OWNED with "NON" lost
         before = stream.words[stream.run_start[s]:s]
         # A heading starts its run (after at most a check mark) and ends without sentence
         # punctuation: "PRODUCER," is prose.

@@ -12,6 +12,7 @@ from pipeline import preprocess as pp
 from pipeline import rules as rl
 from pipeline import tesseract
 from pipeline.load import SourcePage
+from pipeline.periods import restore_periods
 from pipeline.types import PAGE_DPI, PageContent, Word
 
 # Sparse-text segmentation: on scanned certificates it recalled 85.6 % of the text-layer
@@ -134,5 +135,6 @@ def _ocr_upright(gray: np.ndarray, number: int, timeout: float, mark):
     cleaned = bx.erase_outlines(cleaned, found)
     mark("rules")
     words = tesseract.run_data(cleaned, page=number, psm=OCR_PSM, dpi=PAGE_DPI, timeout=timeout)
+    words = restore_periods(words, cleaned)
     mark("ocr")
     return gray, words, rules, found, skew

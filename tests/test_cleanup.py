@@ -17,8 +17,9 @@ from reportlab.pdfgen.canvas import Canvas
 from pipeline import boxes as bx
 from pipeline import poppler, tesseract
 from pipeline import rules as rl
+from pipeline.periods import restore_periods
 from pipeline.reread import reread
-from pipeline.types import PAGE_DPI, Extraction, FieldValue, PageContent, Reread
+from pipeline.types import PAGE_DPI, Extraction, FieldValue, PageContent, Reread, Word
 from pipeline.verify import AGREED_CONFIDENCE, AGREED_NOTE, second_read
 
 PT = PAGE_DPI / 72  # page pixels per point
@@ -215,3 +216,18 @@ def test_blurred_bold_words_are_not_taken_for_rules(tmp_path):
     words = ocr(cleaned)
     assert {"Continental", "Casualty", "Company"} <= set(words)
     assert any("harborpoint" in w for w in words)
+
+
+def test_a_period_ocr_dropped_after_an_abbreviation_is_restored():
+    img = np.full((200, 900), 255, np.uint8)
+    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 1.2, 3
+    (w_inc, h_inc), _ = cv2.getTextSize("Inc", font, scale, thick)
+    cv2.putText(img, "Inc.", (50, 80), font, scale, 0, thick)  # printed with its dot
+    cv2.putText(img, "Inc", (400, 80), font, scale, 0, thick)  # printed without
+    cv2.putText(img, "Co", (50, 170), font, scale, 0, thick)
+    cv2.putText(img, "Lumber", (50 + 60, 170), font, scale, 0, thick)  # the next word
+    words = [Word("Inc", (50, 80 - h_inc, 50 + w_inc, 80), 0.95, 1),
+             Word("Inc", (400, 80 - h_inc, 400 + w_inc, 80), 0.95, 1),
+             Word("Co", (50, 170 - h_inc, 95, 170), 0.95, 1),
+             Word("Lumber", (110, 170 - h_inc, 260, 170), 0.95, 1)]
+    assert [w.text for w in restore_periods(words, img)] == ["Inc.", "Inc", "Co", "Lumber"]

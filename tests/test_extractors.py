@@ -250,3 +250,14 @@ def test_a_free_row_without_number_date_or_letter_is_no_policy():
     _others(PolicyReader(layout, grid, col), grid, Section("other", 1460, 1700, None))
     assert col.fields["policies.other.policy_number"].value == "PL-88213"
     assert not [p for p in col.fields if p.startswith("policies.other#2")]
+
+
+def test_two_numbers_beside_phone_with_the_fax_label_garbled():
+    fields = _header([
+        [(1217, "CONTACT"), (1380, "NAME:"), (1500, "KAREN"), (1610, "O'BRIEN")],
+        [(1216, "PHONE"), (1417, "856.323.7173"), (1838, "li"), (1859, "'AX"),
+         (1955, "856.647.3311")],
+    ])
+    assert fields["producer.phone"].value == "(856) 323-7173"
+    assert fields["producer.fax"].value == "(856) 647-3311"
+    assert fields["producer.fax"].confidence < 0.9

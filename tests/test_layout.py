@@ -109,3 +109,20 @@ def test_a_check_mark_glued_to_its_label_is_split_off():
     assert [w.text for w in lay.page.words if w.y0 == 100][:2] == ["[XJ", "EXCESS"]
     assert "LIABILITY" in [w.text for w in lay.page.words]  # a label word stays whole
     assert "XEROX" in [w.text for w in lay.page.words]  # so does a word that is no label
+
+
+def test_a_rule_read_as_a_bar_inside_a_word_splits_it():
+    ws = _words([(100, [(50, "342|FAX"), (250, "(A/C,"), (360, "No):")]),
+                 (200, [(50, "|Harbor"), (250, "A|")])])  # bars at an edge are debris
+    lay = build_layout(_page(ws))
+    assert [w.text for w in lay.page.words if w.y0 == 100][:2] == ["342", "FAX"]
+    assert lay.first("FAX") is not None
+    assert [w.text for w in lay.page.words if w.y0 == 200] == ["|Harbor", "A|"]
+
+
+def test_the_end_of_a_hyphenated_word_starts_no_label():
+    # "NON-OWNED AUTOS ONLY" with "NON" lost: not the OWNED AUTOS ONLY option.
+    ws = _words([(100, [(50, "-OWNED"), (200, "AUTOS"), (320, "ONLY")]),
+                 (200, [(50, "OWNED"), (200, "AUTOS"), (320, "ONLY")])])
+    lay = build_layout(_page(ws))
+    assert [h.y0 for h in lay.all("OWNED_AUTOS")] == [200]
