@@ -116,7 +116,8 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         if at:
             # The label can end inside the address when OCR split it ("tanya" ".murphy@").
             row = sorted(same_row(layout.page.words, words[at[0]]), key=lambda w: w.x0)
-            words = _glued(row, next(k for k, w in enumerate(row) if w is words[at[0]]))
+            words = _glued(row, next(k for k, w in enumerate(row) if w is words[at[0]]),
+                           r["EMAIL"].x0)
         col.add("producer.email", words, nz.parse_email)
     _contact_by_shape(layout, sk, col)
     _insurers(layout, sk, col)
@@ -165,13 +166,17 @@ def _phones(row: list[Word]) -> list[list[Word]]:
     return out
 
 
-def _glued(row: list[Word], k: int) -> list[Word]:
+def _glued(row: list[Word], k: int, left: float) -> list[Word]:
     """The e-mail address at word k of a row, with the pieces OCR split off at a dot
     ("tanya" ".murphy@x.com"): an address has no space, and no part of it starts or ends
     with a dot."""
     i, j = k, k
     joins = ".-_@"
-    while i > 0 and (row[i].text[:1] in joins or row[i - 1].text[-1:] in joins):
+    # Labels start at the box's left edge, values after them: a piece there is the label's
+    # remnant ("ADDRESS:" read as "eatss."), not the start of the address.
+    start = left + 0.5 * row[k].height
+    while i > 0 and row[i - 1].x0 > start and (
+            row[i].text[:1] in joins or row[i - 1].text[-1:] in joins):
         i -= 1
     while j + 1 < len(row) and (row[j].text[-1:] in joins or row[j + 1].text[:1] in joins):
         j += 1
@@ -197,7 +202,8 @@ def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     top, bottom = sk.producer.y0 - sk.producer.height, min(ends)
     rows = group_rows(layout.words_in(sk.split_x, top, layout.page.width, bottom))
     if "producer.email" in wanted:
-        mails = [_glued(row, k) for row in rows for k, w in enumerate(row) if "@" in w.text]
+        mails = [_glued(row, k, sk.split_x) for row in rows for k, w in enumerate(row)
+                 if "@" in w.text]
         if len(mails) == 1 and nz.parse_email(join_words(mails[0]))[1] == 1.0:
             _by_shape(col, col.add("producer.email", mails[0], nz.parse_email,
                                    structure=BY_SHAPE))

@@ -91,21 +91,27 @@ def levenshtein(a: str, b: str) -> int:
 def group_rows(words: list[Word]) -> list[list[Word]]:
     """Words into rows by vertical overlap, each row sorted left to right."""
     rows: list[list[Word]] = []
-    bands: list[list[float]] = []  # running [y0, y1] of each row's core
+    bands: list[list[float]] = []  # running [y0, y1] of each row's core (median edges)
     for w in sorted(words, key=lambda w: (w.cy, w.x0)):
-        placed = False
+        best: tuple[float, int] | None = None
         for i in range(len(rows) - 1, max(-1, len(rows) - 4), -1):
             y0, y1 = bands[i]
             overlap = min(y1, w.y1) - max(y0, w.y0)
             # Overlapping by half, or centred within the row: a word OCR boxed a few
-            # pixels low ("GENERAL" beside "LIABILITY") is still on it.
+            # pixels low ("GENERAL" beside "LIABILITY") is still on it.  Of the rows it
+            # could join, the one whose middle is nearest: the first row's band is one
+            # word's until others join ("OFFICER/MEMBER" beside "E.L. DISEASE").
             if overlap > 0.5 * min(y1 - y0, w.height) or y0 <= w.cy <= y1:
-                rows[i].append(w)
-                placed = True
-                break
-        if not placed:
+                d = abs((y0 + y1) / 2 - w.cy)
+                if best is None or d < best[0]:
+                    best = (d, i)
+        if best is None:
             rows.append([w])
             bands.append([float(w.y0), float(w.y1)])
+        else:
+            row = rows[best[1]]
+            row.append(w)
+            bands[best[1]] = [median(x.y0 for x in row), median(x.y1 for x in row)]
     for r in rows:
         r.sort(key=lambda w: w.x0)
     rows.sort(key=lambda r: median(w.cy for w in r))
@@ -319,8 +325,9 @@ def _matches(stream: _Stream, doc: Doc, pats: Patterns, *, cross_line: bool
         edits = sum(stream.edits[s:e])
         # A glued word gives several tokens: keep it once.
         words = tuple(dict.fromkeys(w for w in stream.words[s:e] if w is not None))
-        if words[0].text.startswith(("-", "–")):
-            continue  # the end of a hyphenated word: "-OWNED" is NON-OWNED with "NON" lost
+        if words[0].text.startswith(("-", "–")) or (s and stream.words[s - 1] is words[0]):
+            # The end of a word: "-OWNED" or "IN-OWNED" is NON-OWNED with "NON" misread.
+            continue
         before = stream.words[stream.run_start[s]:s]
         # A heading starts its run (after at most a check mark) and ends without sentence
         # punctuation: "PRODUCER," is prose.

@@ -231,3 +231,13 @@ def test_a_period_ocr_dropped_after_an_abbreviation_is_restored():
              Word("Co", (50, 170 - h_inc, 95, 170), 0.95, 1),
              Word("Lumber", (110, 170 - h_inc, 260, 170), 0.95, 1)]
     assert [w.text for w in restore_periods(words, img)] == ["Inc.", "Inc", "Co", "Lumber"]
+
+
+def test_a_box_well_under_the_forms_box_size_is_a_letter():
+    img = np.full((300, 900), 255, np.uint8)
+    for i in range(6):  # the form's check boxes, 25 px
+        cv2.rectangle(img, (50 + 120 * i, 50), (74 + 120 * i, 74), 0, 2)
+    cv2.rectangle(img, (50, 200), (67, 217), 0, 2)  # an 18 px "box": a bold letter's shape
+    found = bx.find_boxes(img, PAGE_DPI)
+    assert len(found) == 6
+    assert all(b.bbox[1] < 100 for b in found)

@@ -56,6 +56,15 @@ def test_contact_values_are_found_by_their_shape_when_labels_are_garbled():
     assert fields["insurers.A.name"].value == "Continental Casualty"
 
 
+def test_a_label_remnant_at_the_box_edge_is_not_part_of_the_address():
+    fields = _header([
+        [(1217, "pean"), (1325, "Tanya"), (1435, "Murphy")],
+        [(1216, "tue"), (1360, "856-595-9845")],
+        [(1216, "eatss."), (1340, "TANYA@HARBORPOINT.COM")],  # "ADDRESS:" garbled
+    ])
+    assert fields["producer.email"].value == "tanya@harborpoint.com"
+
+
 def test_labelled_contact_values_win_over_shapes():
     fields = _header([
         [(1217, "CONTACT"), (1380, "NAME:"), (1500, "Tanya"), (1610, "Murphy")],

@@ -123,6 +123,20 @@ def test_a_rule_read_as_a_bar_inside_a_word_splits_it():
 def test_the_end_of_a_hyphenated_word_starts_no_label():
     # "NON-OWNED AUTOS ONLY" with "NON" lost: not the OWNED AUTOS ONLY option.
     ws = _words([(100, [(50, "-OWNED"), (200, "AUTOS"), (320, "ONLY")]),
-                 (200, [(50, "OWNED"), (200, "AUTOS"), (320, "ONLY")])])
+                 (200, [(50, "OWNED"), (200, "AUTOS"), (320, "ONLY")]),
+                 (300, [(50, "IN-OWNED"), (250, "AUTOS"), (370, "ONLY")])])
     lay = build_layout(_page(ws))
     assert [h.y0 for h in lay.all("OWNED_AUTOS")] == [200]
+
+
+def test_a_short_first_word_does_not_split_its_row():
+    # Real boxes from a rotated scan: the row's first word is shorter than the rest, and
+    # "EA" joined it while "E.L." (a pixel lower) started a row of its own.
+    ws = [Word(t, b, 0.95, 1) for t, b in [
+        ("OFFICER/MEMBER", (335, 2134, 513, 2150)), ("(Mandatory", (611, 2130, 713, 2162)),
+        ("E.L.", (1685, 2142, 1723, 2159)), ("DISEASE", (1734, 2141, 1833, 2160)),
+        ("EA", (1858, 2141, 1887, 2159)), ("EMPLOYEE", (1896, 2141, 2024, 2159)),
+        ("500,000", (2262, 2141, 2397, 2166))]]
+    rows = group_rows(ws)
+    assert [w.text for w in rows[0]] == [w.text for w in ws]
+    assert build_layout(_page(ws)).first("L_EL_DISEASE_EMPLOYEE") is not None
