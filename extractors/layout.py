@@ -91,31 +91,47 @@ def levenshtein(a: str, b: str) -> int:
 def group_rows(words: list[Word]) -> list[list[Word]]:
     """Words into rows by vertical overlap, each row sorted left to right."""
     rows: list[list[Word]] = []
-    bands: list[list[float]] = []  # running [y0, y1] of each row's core (median edges)
+    bands: list[tuple[float, float]] = []  # [y0, y1] of each row's first word
     for w in sorted(words, key=lambda w: (w.cy, w.x0)):
-        best: tuple[float, int] | None = None
+        placed = False
         for i in range(len(rows) - 1, max(-1, len(rows) - 4), -1):
             y0, y1 = bands[i]
             overlap = min(y1, w.y1) - max(y0, w.y0)
             # Overlapping by half, or centred within the row: a word OCR boxed a few
-            # pixels low ("GENERAL" beside "LIABILITY") is still on it.  Of the rows it
-            # could join, the one whose middle is nearest: the first row's band is one
-            # word's until others join ("OFFICER/MEMBER" beside "E.L. DISEASE").
+            # pixels low ("GENERAL" beside "LIABILITY") is still on it.
             if overlap > 0.5 * min(y1 - y0, w.height) or y0 <= w.cy <= y1:
-                d = abs((y0 + y1) / 2 - w.cy)
-                if best is None or d < best[0]:
-                    best = (d, i)
-        if best is None:
+                rows[i].append(w)
+                placed = True
+                break
+        if not placed:
             rows.append([w])
-            bands.append([float(w.y0), float(w.y1)])
-        else:
-            row = rows[best[1]]
-            row.append(w)
-            bands[best[1]] = [median(x.y0 for x in row), median(x.y1 for x in row)]
+            bands.append((float(w.y0), float(w.y1)))
     for r in rows:
         r.sort(key=lambda w: w.x0)
     rows.sort(key=lambda r: median(w.cy for w in r))
-    return rows
+    return _join_split_rows(rows)
+
+
+def _join_split_rows(rows: list[list[Word]]) -> list[list[Word]]:
+    """Rows of one printed line that the first word's band split ("OFFICER/MEMBER", a small
+    label, took "EA EMPLOYEE" while "E.L. DISEASE", a pixel lower, began a row): next rows
+    whose words' median bands overlap by half, with no word of one above a word of the
+    other (two lines of a label, "DAMAGE TO RENTED" over "PREMISES", stay two)."""
+    out: list[list[Word]] = []
+    for row in rows:
+        if out and _same_line(out[-1], row):
+            out[-1] = sorted(out[-1] + row, key=lambda w: w.x0)
+        else:
+            out.append(row)
+    return out
+
+
+def _same_line(a: list[Word], b: list[Word]) -> bool:
+    a0, a1 = median(w.y0 for w in a), median(w.y1 for w in a)
+    b0, b1 = median(w.y0 for w in b), median(w.y1 for w in b)
+    if min(a1, b1) - max(a0, b0) <= 0.5 * min(a1 - a0, b1 - b0):
+        return False
+    return not any(min(u.x1, v.x1) > max(u.x0, v.x0) for u in a for v in b)
 
 
 def split_segments(row: list[Word], vrules: list[Rule]) -> list[list[Word]]:

@@ -140,3 +140,18 @@ def test_a_short_first_word_does_not_split_its_row():
     rows = group_rows(ws)
     assert [w.text for w in rows[0]] == [w.text for w in ws]
     assert build_layout(_page(ws)).first("L_EL_DISEASE_EMPLOYEE") is not None
+
+
+def test_a_two_line_label_stays_two_rows_beside_a_value_between_its_lines():
+    # Real boxes of a digital certificate: CLAIMS-MADE and the amount sit level with the
+    # gap between "DAMAGE TO RENTED" and "PREMISES (Ea occurrence)".
+    ws = [Word(t, b, 1.0, 1) for t, b in [
+        ("DAMAGE", (1696, 1274, 1811, 1304)), ("TO", (1818, 1274, 1853, 1304)),
+        ("RENTED", (1861, 1274, 1966, 1304)), ("CLAIMS-MADE", (379, 1288, 557, 1318)),
+        ("X", (572, 1286, 590, 1319)), ("OCCUR", (599, 1287, 694, 1318)),
+        ("$", (2122, 1287, 2137, 1318)), ("$100,000", (2150, 1284, 2280, 1318)),
+        ("PREMISES", (1696, 1301, 1829, 1331)), ("(Ea", (1836, 1301, 1876, 1331)),
+        ("occurrence)", (1884, 1301, 2031, 1331))]]
+    rows = [[w.text for w in r] for r in group_rows(ws)]
+    assert ["PREMISES", "(Ea", "occurrence)"] in rows
+    assert build_layout(_page(ws)).first("L_DAMAGE_RENTED") is not None
