@@ -21,7 +21,10 @@ def classify(layout: PageLayout) -> str:
     only25 = present - {"TITLE", "GL", "AUTO", "WC", "INSURED", "NAIC", "H_POLNUM"}
     if remarks and len(only25) < 3:
         return "acord101"
-    if len(present) >= 6:
+    # The title and the form's footer ("ACORD 25 (2016/03)") together are one even when a
+    # bad fax left few other labels legible: read it for what can be read, not drop it.
+    if len(present) >= 6 or ("TITLE" in present and layout.all("FORM_ACORD25")
+                             and len(present) >= 3):
         return "acord25"
     if layout.all("FAX_COVER") or (layout.all("FAX") and layout.all("FAX_PAGES")):
         return "cover"

@@ -91,6 +91,15 @@ def _header_band(layout: PageLayout, gl: LabelHit) -> tuple[float, float] | None
     return above[-1], bottom
 
 
+def _plausible(heads: dict[str, BBox]) -> bool:
+    """A header row: POLICY NUMBER and LIMITS among three columns or more, left to right in
+    the form's order."""
+    if "H_POLNUM" not in heads or "H_LIMITS" not in heads or len(heads) < 3:
+        return False
+    order = sorted(heads, key=lambda k: heads[k][0])
+    return order == [k for k in HEADERS if k in heads]
+
+
 def _header_by_votes(layout: PageLayout, top: float, bottom: float
                      ) -> tuple[tuple[float, float] | None, dict[str, BBox]]:
     long_rules = sorted({round(r.y0) for r in layout.hrules
@@ -101,8 +110,7 @@ def _header_by_votes(layout: PageLayout, top: float, bottom: float
         if not 1.5 * h < b - a < 8 * h:
             continue
         heads = _header_groups(layout, a, b)
-        if "H_POLNUM" in heads and "H_LIMITS" in heads and len(heads) >= 4 \
-                and len(heads) > best[0]:
+        if _plausible(heads) and len(heads) >= 4 and len(heads) > best[0]:
             best = (len(heads), (a, b), heads)
     return best[1], best[2]
 
@@ -170,19 +178,21 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
     band = _header_band(layout, gl) if gl else None
     if band is not None:
         heads = _header_groups(layout, *band)
-    if gl and ("H_POLNUM" not in heads or "H_LIMITS" not in heads):
+    if not _plausible(heads):
+        # The first section's label unread (a scan lost "COMMERCIAL GENERAL LIABILITY", so
+        # AUTOMOBILE opens the grid, and the band above it is GL's last row with its "MED
+        # EXP" and "LIMIT"): the header row is the ruled band below the coverages bar whose
+        # words name the most columns.
+        band, heads = _header_by_votes(layout, top_y, bottom)
+    if gl and not _plausible(heads):
         # No ruled header row: fall back to the header labels themselves.
         band, heads = None, {}
         for lid in HEADERS:
             cands = hits_between(layout, lid, top_y, gl.y0)
             if cands:
                 heads[lid] = max(cands, key=lambda h: h.y0).bbox
-    if "H_POLNUM" not in heads or "H_LIMITS" not in heads:
-        # The first section's label unread (a fax): the header row is the ruled band below
-        # the coverages bar whose words name the most columns.
-        band, heads = _header_by_votes(layout, top_y, bottom)
-        if band is None:
-            return None
+    if not _plausible(heads):
+        return None
     header_bottom = band[1] if band else max(b[3] for b in heads.values())
     h = layout.char_height
     if gl and header_bottom < gl.y0 < header_bottom + 4 * h:

@@ -270,3 +270,25 @@ def test_two_numbers_beside_phone_with_the_fax_label_garbled():
     assert fields["producer.phone"].value == "(856) 323-7173"
     assert fields["producer.fax"].value == "(856) 647-3311"
     assert fields["producer.fax"].confidence < 0.9
+
+
+def test_the_band_above_auto_is_not_taken_for_the_header_row():
+    # "COMMERCIAL GENERAL LIABILITY" unread: AUTOMOBILE opens the grid, and the ruled band
+    # above it (GL's last row) holds "LIMIT", "EXP" and "NUMBER" in the wrong places.
+    garble = {"COMMERCIAL@250": "COMMBERG", "GENERAL@450": "IAD", "LIABILITY@590": "CIAHILTTY"}
+    page = _grid_page(2100, garble)
+    w = _word
+    page.words += [
+        w("NUMBER", 215, 1555, char=12),
+        w("GEN'L", 250, 1555), w("AGGREGATE", 360, 1555), w("LIMIT", 540, 1555),
+        w("APPLIES", 640, 1555, char=10),
+        w("MED", 1680, 1555, char=12), w("EXP", 1730, 1555, char=12),
+        w("AUTOMOBILE", 250, 1615), w("LIABILITY", 450, 1615),
+        w("COMBINED", 1680, 1615, char=12), w("SINGLE", 1790, 1615, char=12),
+        w("LIMIT", 1870, 1615, char=12)]
+    page.rules += [Rule(100, 1540, 2450, 1540), Rule(100, 1600, 2450, 1600),
+                   Rule(100, 1690, 2450, 1690)]
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    assert grid is not None and grid.top == 1380
+    assert grid.cols["H_POLNUM"] == (910, 1320)

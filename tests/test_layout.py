@@ -155,3 +155,13 @@ def test_a_two_line_label_stays_two_rows_beside_a_value_between_its_lines():
     rows = [[w.text for w in r] for r in group_rows(ws)]
     assert ["PREMISES", "(Ea", "occurrence)"] in rows
     assert build_layout(_page(ws)).first("L_DAMAGE_RENTED") is not None
+
+
+def test_title_and_form_footer_make_a_bad_fax_a_certificate():
+    from extractors.classify import classify
+    rows = [(300, [(600, "CERTIFICATE"), (800, "OF"), (860, "LIABILITY"), (1050, "INSURANCE")]),
+            (1100, [(100, "COVERAGES")]), (2600, [(1200, "CANCELLATION")]),
+            (2900, [(100, "ACORD"), (220, "25"), (280, "(2016/03)")])]
+    assert classify(build_layout(_page(_words(rows)))) == "acord25"
+    # The title alone, quoted on some other page, is not enough.
+    assert classify(build_layout(_page(_words(rows[:1] + rows[3:])))) == "other"
