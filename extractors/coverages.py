@@ -228,7 +228,11 @@ class PolicyReader:
         below = [y for y in across if hit.cy < y < hit.cy + 2.5 * h]
         cell = (int(x0), int(max(above) if above else hit.y0 - 0.4 * h), int(right),
                 int(min(below) if below else hit.y1 + 0.4 * h))
-        if cell_has_ink(self.layout, cell):
+        # The form prints a "$" at the cell's left: only ink right of it is an amount (an
+        # empty limit cell is no reason for another tesseract call).
+        signs = [w.x1 for w in self.layout.words_in(*cell) if w.text in ("$", "S", "s")]
+        after = max(signs, default=cell[0] + 1.5 * h)
+        if cell_has_ink(self.layout, (int(after), *cell[1:])):
             self.col.rereads.append(Reread(self.layout.page.number, cell, MONEY_CHARS))
 
     def checked(self, lid: str, y0: float, y1: float, *, col: str = "H_TYPE"
