@@ -82,7 +82,8 @@ def parse_money(text: str) -> tuple[int | None, float]:
     if lost_dollar:
         # "$ 1,000,000" with its "$" read as "3", "5" or "S": not 31,000,000.
         parts = parts[1:]
-    t = "".join(parts)
+    # The form's "$" beside a typed "$1,000,000" reads "$$1,000,000": one sign.
+    t = re.sub(r"^\$+", "$", "".join(parts))
     if not t:
         return None, 0.0
     if lost_dollar:

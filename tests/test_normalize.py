@@ -42,6 +42,8 @@ def test_repaired_date_fits_worse_than_clean():
         ("", None),
         ("STATUTORY", None),
         ("5", None),  # the wreck of an amount, or a speck: no limit is five dollars
+        ("$$1,000,000", 1000000),  # the form's "$" beside a typed "$1,000,000"
+        ("$ $2,000,000", 2000000),
         ("$100", 100),
     ],
 )
