@@ -195,7 +195,7 @@ class PageLayout:
         """Words whose center lies in the region."""
         return [w for w in self.page.words if x0 <= w.cx <= x1 and y0 <= w.cy <= y1]
 
-    @property
+    @cached_property
     def char_height(self) -> float:
         hs = [w.height for w in self.page.words if len(w.text) > 1]
         return median(hs) if hs else 30.0
@@ -266,23 +266,24 @@ def is_debris(text: str) -> bool:
     return all(c in _DEBRIS for c in text)
 
 
-def _split_at_bar(w: Word) -> tuple[Word, ...]:
-    """A bar inside a word is a rule OCR read between two words ("342|FAX"): split there,
-    each part boxed in proportion to its characters."""
-    text = w.text
-    k = text.find("|")
-    if k <= 0 or k >= len(text) - 1 or "|" in text[k + 1:]:
-        return (w,)
+def _part(w: Word, a: int, b: int) -> Word:
+    """Characters a to b of an OCR word, boxed in proportion to its characters."""
     x0, y0, x1, y1 = w.bbox
-    per = (x1 - x0) / len(text)
-    return (Word(text[:k], (x0, y0, round(x0 + per * k), y1), w.conf, w.page),
-            Word(text[k + 1:], (round(x0 + per * (k + 1)), y0, x1, y1), w.conf, w.page))
+    per = (x1 - x0) / len(w.text)
+    return Word(w.text[a:b], (round(x0 + per * a), y0, round(x0 + per * b), y1), w.conf, w.page)
+
+
+def _split_at_bar(w: Word) -> tuple[Word, ...]:
+    """A bar inside a word is a rule OCR read between two words ("342|FAX"): split there."""
+    k = w.text.find("|")
+    if k <= 0 or k >= len(w.text) - 1 or "|" in w.text[k + 1:]:
+        return (w,)
+    return _part(w, 0, k), _part(w, k + 1, len(w.text))
 
 
 def _unglue_mark(w: Word, vocabulary: Vocabulary) -> tuple[Word, ...]:
     """A checked box OCR glued to its option's label ("[XJEXCESS"): the mark and the label
-    as two words, split in proportion to their characters, so the label is found and its
-    box judged left of it."""
+    as two words, so the label is found and its box judged left of it."""
     text = w.text
     if norm(text) in vocabulary.exact:
         return (w,)  # a label word as it is ("LIABILITY" is no "L" + "IABILITY")
@@ -297,10 +298,7 @@ def _unglue_mark(w: Word, vocabulary: Vocabulary) -> tuple[Word, ...]:
         if core not in vocabulary.exact and (
                 near or vocabulary.canonical(core)[0] not in vocabulary.exact):
             continue
-        x0, y0, x1, y1 = w.bbox
-        cut = x0 + round((x1 - x0) * k / len(text))
-        return (Word(head, (x0, y0, cut, y1), w.conf, w.page),
-                Word(rest, (cut, y0, x1, y1), w.conf, w.page))
+        return _part(w, 0, k), _part(w, k, len(text))
     return (w,)
 
 

@@ -45,26 +45,27 @@ def _no_surer_than_its_evidence(col: Collector, paths: set[str]) -> None:
     and check-box lists come from empty cells and unchecked boxes, which would be as sure
     for a section that holds no policy at all: none of them may be surer than the surest
     value that proves the policy exists (a lone garbled "3" as a limit proves little)."""
-    bases = {p.split(".")[1] for p in paths}
-    for base in bases:
-        mine = [p for p in paths if p.split(".")[1] == base]
-        proof = [col.fields[p].confidence for p in mine
-                 if p.rsplit(".", 1)[-1] in ("policy_number", "effective_date", "expiration_date")
-                 or ".limits." in p]
-        if not proof:
-            continue
-        cap = max(proof)
+    by_policy: dict[str, list[str]] = {}
+    for p in paths:
+        by_policy.setdefault(p.split(".")[1], []).append(p)
+    for mine in by_policy.values():
+        cap = max((col.fields[p].confidence for p in mine
+                   if p.endswith(_PROOF) or ".limits." in p), default=1.0)
         if cap >= 0.9:
             continue
         for p in mine:
             f = col.fields[p]
-            if p.rsplit(".", 1)[-1] in _EMPTY_PROVABLE and f.confidence > cap:
+            if p.endswith(_EMPTY_PROVABLE) and f.confidence > cap:
                 f.confidence = cap
                 f.notes.append("the policy itself was read unsurely")
 
 
+_PROOF = (".policy_number", ".effective_date", ".expiration_date")
+
+
 # Values read from blank cells and unchecked boxes: as sure in a section with no policy.
-_EMPTY_PROVABLE = ("additional_insured", "subrogation_waived", "autos", "proprietor_excluded")
+_EMPTY_PROVABLE = (".additional_insured", ".subrogation_waived", ".autos",
+                   ".proprietor_excluded")
 
 
 def _present(reader: PolicyReader, line: str, sec: Section, limits: dict[str, str]) -> str | None:
