@@ -25,7 +25,11 @@ WHITELISTED_FLOOR = 0.85
 def _cut(page: PageContent, r: Reread) -> np.ndarray | None:
     x0, y0, x1, y1 = r.bbox
     crop = page.image[max(0, y0 + INSET):max(0, y1 - INSET), max(0, x0 + INSET):x1 - INSET]
-    return binarize(crop) if crop.size else None
+    if not crop.size:
+        return None
+    # A fax page is already black and white, softened: thresholding it again breaks the thin
+    # strokes the softening joined (1,000,000 read "1,600,000").
+    return crop if page.bilevel else binarize(crop)
 
 
 def binarize(crop: np.ndarray) -> np.ndarray:
@@ -41,25 +45,27 @@ def binarize(crop: np.ndarray) -> np.ndarray:
 def reread(pages: list[PageContent], requests: list[Reread], *, timeout: float) -> int:
     """Re-OCR the requested cells and patch the pages' words; returns cells read."""
     by_number = {p.number: p for p in pages}
-    groups: dict[str, list[tuple[Reread, np.ndarray]]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[tuple[Reread, np.ndarray]]] = defaultdict(list)
     for r in requests:
         page = by_number.get(r.page)
         if page is None or page.image is None:
             continue
         crop = _cut(page, r)
         if crop is not None:
-            groups[r.charset].append((r, crop))
+            model = tesseract.STANDARD if page.bilevel else tesseract.FAST
+            groups[(r.charset, model)].append((r, crop))
     done = 0
-    for charset, items in groups.items():
+    for (charset, model), items in groups.items():
         extra = f"-c tessedit_char_whitelist={charset}" if charset else ""
-        found = read_crops([c for _, c in items], timeout=timeout, extra=extra)
+        found = read_crops([c for _, c in items], timeout=timeout, extra=extra, model=model)
         for (r, _), words in zip(items, found, strict=True):
             _patch(by_number[r.page], r, words)
             done += 1
     return done
 
 
-def read_crops(crops: list[np.ndarray], *, timeout: float, extra: str = "") -> list[list[Word]]:
+def read_crops(crops: list[np.ndarray], *, timeout: float, extra: str = "",
+               model: str = tesseract.FAST) -> list[list[Word]]:
     """OCR small images in one tesseract call (stacked, one per line of text, psm 6).
 
     Returns each crop's words in the crop's own pixel coordinates.
@@ -75,7 +81,8 @@ def read_crops(crops: list[np.ndarray], *, timeout: float, extra: str = "") -> l
         sheet[y + PAD:y + PAD + c.shape[0], PAD:PAD + c.shape[1]] = c
         bands.append((y, y + c.shape[0] + 2 * PAD))
         y += c.shape[0] + 2 * PAD
-    words = tesseract.run_data(sheet, page=0, psm=6, dpi=PAGE_DPI, timeout=timeout, extra=extra)
+    words = tesseract.run_data(sheet, page=0, psm=6, dpi=PAGE_DPI, timeout=timeout, extra=extra,
+                               model=model)
     out: list[list[Word]] = []
     for b0, b1 in bands:
         out.append([Word(w.text, (w.bbox[0] - PAD, w.bbox[1] - b0 - PAD, w.bbox[2] - PAD,

@@ -95,6 +95,8 @@ class PageContent:
     image: Any = None
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
+    # A 1-bit page (a fax): OCR'd with the standard model, its value cells read again alone.
+    bilevel: bool = False
 
 
 @dataclass

@@ -27,10 +27,10 @@ from reportlab.pdfgen.canvas import Canvas
 from fixtures.conditions import apply_condition
 from fixtures.generate import make_certificate
 from pipeline import boxes as bx
-from pipeline import poppler, textlayer
+from pipeline import poppler, tesseract, textlayer
 from pipeline import preprocess as pp
 from pipeline import rules as rl
-from pipeline.errors import InputError
+from pipeline.errors import InputError, MissingDependencyError
 from pipeline.load import RULES_DPI, open_document
 from pipeline.reread import reread
 from pipeline.sniff import JPEG, PDF, PNG, TIFF, sha256_file, sniff_file
@@ -684,3 +684,27 @@ def test_a_wandering_one_pixel_rule_is_found_whole():
     horiz = [r for r in rules if r.horizontal]
     assert len(vert) == 1 and vert[0].y1 - vert[0].y0 > 900
     assert len(horiz) == 1 and horiz[0].x1 - horiz[0].x0 > 250
+
+
+def test_a_fax_cells_are_read_with_the_standard_model():
+    # The limits column of a fax whose thin Courier strokes broke at the 1-bit decision
+    # (tests/resources/README says where it comes from): the system's fast model reads three
+    # of its six amounts wrong ("1,000,909", "2,900,006", "1,000,009"); the standard model,
+    # which a bilevel page's cells are read with, reads all six.
+    img = cv2.imread(str(Path(__file__).parent / "resources" / "fax_limits_cells.png"),
+                     cv2.IMREAD_GRAYSCALE)
+    assert tesseract.standard_model_dir() is not None
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
+                       source="ocr", image=img, bilevel=True)
+    cells = [Reread(1, (15, y, 305, y + 45), "0123456789$,.") for y in range(5, 300, 55)]
+    assert reread([page], cells, timeout=60) == 6
+    got = [w.text for w in sorted(page.words, key=lambda w: w.y0)]
+    assert got == ["1,000,000", "300,000", "10,000", "1,000,000", "2,000,000", "1,000,000"]
+
+
+def test_a_missing_standard_model_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(tesseract, "standard_model_dir", lambda: None)
+    img = np.full((60, 200), 255, np.uint8)
+    with pytest.raises(MissingDependencyError, match="pip install"):
+        tesseract.run_data(img, page=1, model=tesseract.STANDARD)
+    assert tesseract.run_data(img, page=1, model=tesseract.FAST) == []
