@@ -86,9 +86,19 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
         result.status = "not_a_certificate"
         result.error = "no ACORD 25 certificate of liability insurance was found in the document"
         return result
+    if not any(_filled(f.value) for f in extraction.fields.values()):
+        # The printed form with nothing typed in: a record of it would be all blanks.
+        result.status = "not_a_certificate"
+        result.error = ("a blank ACORD 25 form: nothing typed on it could be read (no producer, "
+                        "insured, insurer or policy)")
+        return result
     result.status = "processed"
     result.extraction = extraction
     return result
+
+
+def _filled(value: object) -> bool:
+    return value not in (None, "", [], {})
 
 
 def _sureness(extraction: Extraction | None) -> float:
