@@ -189,6 +189,8 @@ def document_line(s: dict[str, Any]) -> str:
     status = "duplicate" if s["duplicate"] else s["status"]
     style = "blue" if s["duplicate"] else STATUS_STYLE.get(s["status"], "")
     parts = [f"{s['fields']} fields read, {s['needs_review']} for review"]
+    if s.get("certificates", 0) > 1:  # a batch scan
+        parts.insert(0, f"{s['certificates']} certificates")
     if s["duplicate"]:
         parts.append(f"already stored as document {s['document_id']} ({s['status']})")
     if s["error"]:
@@ -330,25 +332,30 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the coi-record/1 JSON.")]
     = False,
 ) -> None:
-    """Show one certificate: every value with its confidence; ⚠ marks fields for review."""
+    """Show a document's certificate (each one, for a batch scan): every value with its
+    confidence; ⚠ marks fields for review.  With --json, the record (an array of records
+    for a batch scan)."""
     import json
 
-    from models.export import AmbiguousRefError, document_rows, resolve_record
+    from models.export import AmbiguousRefError, document_rows, resolve_records
 
     url = db_url(db)
     engine = open_db(url, create=False)
     try:
-        record = resolve_record(engine, ref)
+        records = resolve_records(engine, ref)
     except AmbiguousRefError as exc:
         raise CliError(str(exc)) from None
-    if record is None:
+    if not records:
         raise CliError(_not_found(ref, document_rows(engine), masked(url)))
     if as_json:
-        sys.stdout.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+        # One record is the object itself; a batch scan's several are a JSON array.
+        doc = records[0] if len(records) == 1 else records
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         return
     from coi.show import render
 
-    render(record, out)
+    for record in records:
+        render(record, out)
 
 
 def _not_found(ref: str, rows: list[dict[str, Any]], where: str) -> str:

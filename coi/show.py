@@ -72,6 +72,8 @@ def render(record: dict[str, Any], console: Console) -> None:
     head.add_row("file", escape(str(src.get("file", ""))), "", "")
     head.add_row("sha256", escape(str(src.get("sha256", ""))[:16]) + "…", "", "")
     head.add_row("pages", str(src.get("pages", "")), "", "")
+    if (src.get("certificates") or 1) > 1:  # one of a batch scan's certificates
+        head.add_row("certificate", f"{src['certificate']} of {src['certificates']}", "", "")
     if "certificate_date" in values:
         _row(head, "certificate date", "certificate_date", values["certificate_date"], fields)
     console.print(head)

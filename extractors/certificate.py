@@ -41,15 +41,38 @@ def remarks_lines(layout: PageLayout) -> list[str]:
 
 
 def extract(pages: list[PageContent], *, allow_rereads: bool = True) -> Extraction | None:
-    """Fields of the first ACORD 25 among the pages (None when there is none).
+    """Fields of the first ACORD 25 among the pages (None when there is none)."""
+    found = extract_all(pages, allow_rereads=allow_rereads)
+    return found[0] if found else None
 
-    With ``allow_rereads``, cells whose printing whole-page OCR missed are listed in the
+
+def certificate_groups(lays: list[PageLayout]) -> list[list[PageLayout]]:
+    """The pages of each certificate, in order: an ACORD 25 page starts one, the ACORD 101
+    pages after it continue it; cover sheets and other pages belong to none.  A batch scan
+    of several certificates gives several groups."""
+    groups: list[list[PageLayout]] = []
+    early101: list[PageLayout] = []
+    for lay in lays:
+        if lay.page.kind == "acord25":
+            groups.append([lay])
+        elif lay.page.kind == "acord101":
+            (groups[-1] if groups else early101).append(lay)
+    if groups and early101:
+        groups[0].extend(early101)  # remarks sent ahead of their certificate
+    return groups
+
+
+def extract_all(pages: list[PageContent], *, allow_rereads: bool = True) -> list[Extraction]:
+    """Fields of every ACORD 25 among the pages, one Extraction per certificate.
+
+    With ``allow_rereads``, cells whose printing whole-page OCR missed are listed in each
     result's ``rereads`` for the pipeline to OCR again before a second extraction.
     """
-    lays = layouts(pages)
-    main = next((lay for lay in lays if lay.page.kind == "acord25"), None)
-    if main is None:
-        return None
+    return [_extract_group(group, allow_rereads) for group in certificate_groups(layouts(pages))]
+
+
+def _extract_group(lays: list[PageLayout], allow_rereads: bool) -> Extraction:
+    main = lays[0]
     col = Collector(page=main.page.number, allow_rereads=allow_rereads)
     sk = find_skeleton(main)
     read_header(main, sk, col)

@@ -111,7 +111,8 @@ def _options() -> Options:
 def _summary(path: Path, **kw: Any) -> Summary:
     out: Summary = {
         "file": path.name, "path": str(path), "document_id": None, "status": "failed",
-        "fields": 0, "needs_review": 0, "error": None, "duplicate": False, "seconds": 0.0,
+        "fields": 0, "needs_review": 0, "certificates": 0, "error": None, "duplicate": False,
+        "seconds": 0.0,
     }
     out.update(kw)
     return out
@@ -193,11 +194,11 @@ def _ingest(path: Path, db_url: str) -> Summary:
                 get_run_logger().error("unexpected error reading %s", path, exc_info=True)
                 message = f"internal error: {type(exc).__name__}: {exc}"
             return record_failure(db_url, path, sha, message)
-    fields = result.extraction.fields if result.extraction else {}
+    fields = [f for ex in result.extractions for f in ex.fields.values()]
     return _summary(
         path, document_id=outcome.document_id, status=result.status, fields=len(fields),
-        needs_review=sum(f.status == "needs_review" for f in fields.values()),
-        error=result.error, duplicate=outcome.duplicate,
+        needs_review=sum(f.status == "needs_review" for f in fields),
+        certificates=len(result.extractions), error=result.error, duplicate=outcome.duplicate,
         seconds=round(time.perf_counter() - t0, 2),
     )
 

@@ -57,15 +57,21 @@ class _Loaded:
 
 
 def _load(session: Session, certificate_ids: list[int]) -> list[_Loaded]:
-    """Records of these certificates, in the given order, with two queries in all."""
+    """Records of these certificates, in the given order, with three queries in all."""
     docs = {
-        cid: doc
-        for cid, doc in session.execute(
-            select(Certificate.id, Document)
+        cid: (doc, ordinal)
+        for cid, ordinal, doc in session.execute(
+            select(Certificate.id, Certificate.ordinal, Document)
             .join(Document, Document.id == Certificate.document_id)
             .where(Certificate.id.in_(certificate_ids))
         )
     }
+    # How many certificates each document holds (a batch scan: several).
+    counts = dict(session.execute(
+        select(Certificate.document_id, func.count())
+        .where(Certificate.document_id.in_({d.id for d, _ in docs.values()}))
+        .group_by(Certificate.document_id)
+    ).all())
     rows: dict[int, list[Field]] = {cid: [] for cid in certificate_ids}
     for f in session.scalars(
         select(Field).where(Field.certificate_id.in_(certificate_ids)).order_by(Field.id)
@@ -73,9 +79,9 @@ def _load(session: Session, certificate_ids: list[int]) -> list[_Loaded]:
         rows[f.certificate_id].append(f)
     out = []
     for cid in certificate_ids:
-        doc = docs.get(cid)
-        if doc is None:
+        if cid not in docs:
             continue
+        doc, ordinal = docs[cid]
         fields = rows[cid]
         values = {f.path: f.value for f in fields}
         meta = {
@@ -88,7 +94,8 @@ def _load(session: Session, certificate_ids: list[int]) -> list[_Loaded]:
             for f in fields
         }
         record = build_record(
-            values, source={"file": doc.file, "sha256": doc.sha256, "pages": doc.pages},
+            values, source={"file": doc.file, "sha256": doc.sha256, "pages": doc.pages,
+                            "certificate": ordinal, "certificates": counts[doc.id]},
             fields=meta,
         )
         out.append(_Loaded(doc.id, record, values, {f.path: f.status for f in fields}))
@@ -112,7 +119,7 @@ def _iter_loaded(engine: Engine) -> Iterator[_Loaded]:
                 select(Certificate.id)
                 .join(Document, Document.id == Certificate.document_id)
                 .where(Document.status == "processed")
-                .order_by(Document.id)
+                .order_by(Document.id, Certificate.ordinal)
             )
         )
         for i in range(0, len(ids), BATCH):
@@ -199,18 +206,26 @@ class AmbiguousRefError(LookupError):
     """The reference matches more than one stored document."""
 
 
-def _by_documents(s: Session, doc_ids: list[int], ref: str) -> dict[str, Any] | None:
+def _by_documents(s: Session, doc_ids: list[int], ref: str) -> list[dict[str, Any]]:
     doc_ids = sorted(set(doc_ids))
     if len(doc_ids) > 1:
         raise AmbiguousRefError(f"{ref!r} matches documents {doc_ids}; use doc:<id>")
     if not doc_ids:
-        return None
-    cid = s.scalar(select(Certificate.id).where(Certificate.document_id == doc_ids[0]))
-    return export_record(s, cid) if cid is not None else None
+        return []
+    cids = s.scalars(select(Certificate.id).where(Certificate.document_id == doc_ids[0])
+                     .order_by(Certificate.ordinal)).all()
+    return [item.record for item in _load(s, list(cids))]
 
 
 def resolve_record(engine: Engine, ref: str) -> dict[str, Any] | None:
-    """The record a user means by ``ref``, or None (unknown, or the document has no record).
+    """The first record of :func:`resolve_records`, or None."""
+    found = resolve_records(engine, ref)
+    return found[0] if found else None
+
+
+def resolve_records(engine: Engine, ref: str) -> list[dict[str, Any]]:
+    """The records a user means by ``ref``: a document's certificates (several in a batch
+    scan), or one certificate; empty when unknown or the document has no record.
 
     Rules, first match wins:
     ``doc:12`` document id 12; ``cert:7`` certificate id 7; a path to an existing file (its
@@ -224,8 +239,7 @@ def resolve_record(engine: Engine, ref: str) -> dict[str, Any] | None:
         if m:
             if m.group(1) == "doc":
                 return _by_documents(s, [int(m.group(2))], ref)
-            cid = s.scalar(select(Certificate.id).where(Certificate.id == int(m.group(2))))
-            return export_record(s, cid) if cid is not None else None
+            return [item.record for item in _load(s, [int(m.group(2))])]
         p = Path(ref)
         if p.is_file():
             sha = hashlib.sha256(p.read_bytes()).hexdigest()
@@ -251,14 +265,17 @@ def document_rows(engine: Engine) -> list[dict[str, Any]]:
     """One dict per stored document, by id, for summary tables.
 
     Keys: id, file, status, pages, error, fields (count), needs_review (count), created_at
-    (ISO 8601 string), plus sha256 and certificate_id.
+    (ISO 8601 string), plus sha256, certificate_id (the first certificate's) and
+    certificates (how many the document holds: several in a batch scan); the counts are
+    over all of them.
     """
     needs = func.coalesce(func.sum(case((Field.status == "needs_review", 1), else_=0)), 0)
     q = (
-        select(Document, Certificate.id, func.count(Field.id), needs)
+        select(Document, func.min(Certificate.id), func.count(Certificate.id.distinct()),
+               func.count(Field.id), needs)
         .outerjoin(Certificate, Certificate.document_id == Document.id)
         .outerjoin(Field, Field.certificate_id == Certificate.id)
-        .group_by(Document.id, Certificate.id)
+        .group_by(Document.id)
         .order_by(Document.id)
     )
     with Session(read_only(engine)) as s, s.begin():
@@ -267,7 +284,7 @@ def document_rows(engine: Engine) -> list[dict[str, Any]]:
                 "id": d.id, "file": d.file, "status": d.status, "pages": d.pages,
                 "error": d.error, "fields": int(n), "needs_review": int(nr),
                 "created_at": as_utc(d.created_at).isoformat(timespec="seconds"),
-                "sha256": d.sha256, "certificate_id": cid,
+                "sha256": d.sha256, "certificate_id": cid, "certificates": int(nc),
             }
-            for d, cid, n, nr in s.execute(q)
+            for d, cid, nc, n, nr in s.execute(q)
         ]

@@ -88,20 +88,27 @@ class Document(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
 
-    certificate: Mapped[Certificate | None] = relationship(
-        back_populates="document", cascade="all, delete-orphan", passive_deletes=True
+    # One per certificate in the file, in page order (a batch scan holds several).
+    certificates: Mapped[list[Certificate]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="Certificate.ordinal",
     )
+
+    @property
+    def certificate(self) -> Certificate | None:
+        """The first certificate (the only one, in all but batch scans)."""
+        return self.certificates[0] if self.certificates else None
 
 
 class Certificate(Base):
-    """The certificate read from a processed document (projection of its fields)."""
+    """A certificate read from a processed document (projection of its fields)."""
 
     __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("document_id", "ordinal"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_id: Mapped[int] = mapped_column(
-        ForeignKey("documents.id", ondelete="CASCADE"), unique=True
-    )
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer, default=1)  # 1, 2, ... within the document
     certificate_date: Mapped[dt.date | None] = mapped_column(Date)
     producer_name: Mapped[str | None] = mapped_column(Text)
     producer_address: Mapped[str | None] = mapped_column(Text)
@@ -116,7 +123,7 @@ class Certificate(Base):
     description_of_operations: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    document: Mapped[Document] = relationship(back_populates="certificate")
+    document: Mapped[Document] = relationship(back_populates="certificates")
     fields: Mapped[list[Field]] = relationship(
         back_populates="certificate", cascade="all, delete-orphan", passive_deletes=True,
         order_by="Field.id",

@@ -9,7 +9,7 @@ same transaction, so the projection can never disagree with the fields.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -73,8 +73,9 @@ class DocumentInfo:
 @dataclass
 class SaveOutcome:
     document_id: int
-    certificate_id: int | None
+    certificate_id: int | None  # the first certificate's
     duplicate: bool  # the same bytes were already stored (and not re-read)
+    certificate_ids: list[int] = field(default_factory=list)  # all, in page order
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ def find_document(engine: Engine, sha256: str) -> DocumentInfo | None:
             select(Document.id, Document.status, Certificate.id, Document.file, Document.sha256)
             .outerjoin(Certificate, Certificate.document_id == Document.id)
             .where(Document.sha256 == sha256)
+            .order_by(Certificate.ordinal)
         ).first()
     return DocumentInfo(*row) if row else None
 
@@ -145,7 +147,8 @@ def save_result(engine: Engine, result: DocumentResult) -> SaveOutcome:
             if known is None or attempt == 2:
                 raise  # not a sha256 race: a real constraint violation
             if known.status in DOC_STATUSES_FINAL:
-                return SaveOutcome(known.id, known.certificate_id, duplicate=True)
+                return SaveOutcome(known.id, known.certificate_id, duplicate=True,
+                                   certificate_ids=_certificate_ids(engine, known.id))
             # The other writer stored a failure too; go again and replace it.
     raise AssertionError("unreachable")
 
@@ -154,8 +157,8 @@ def _validate(result: DocumentResult) -> None:
     # Checked up front: a CHECK-constraint IntegrityError would look like a sha256 race.
     if result.status not in ("processed", "failed", "not_a_certificate"):
         raise ValueError(f"unknown document status {result.status!r}")
-    if result.extraction is not None:
-        for key, fv in result.extraction.fields.items():
+    for extraction in result.extractions:
+        for key, fv in extraction.fields.items():
             if fv.status not in FIELD_STATUSES:
                 raise ValueError(f"field {key!r}: unknown status {fv.status!r}")
 
@@ -163,13 +166,13 @@ def _validate(result: DocumentResult) -> None:
 def _save(s: Session, result: DocumentResult) -> SaveOutcome:
     doc = s.scalar(select(Document).where(Document.sha256 == result.sha256))
     if doc is not None and doc.status in DOC_STATUSES_FINAL:
-        cert = doc.certificate
-        return SaveOutcome(doc.id, cert.id if cert else None, duplicate=True)
+        ids = [c.id for c in doc.certificates]
+        return SaveOutcome(doc.id, ids[0] if ids else None, duplicate=True, certificate_ids=ids)
     if doc is None:
         doc = Document(sha256=result.sha256)
         s.add(doc)
-    elif doc.certificate is not None:  # a failure never has one; be safe anyway
-        s.delete(doc.certificate)
+    elif doc.certificates:  # a failure never has one; be safe anyway
+        doc.certificates.clear()
         s.flush()
     doc.file = result.file
     doc.path = result.path
@@ -184,13 +187,22 @@ def _save(s: Session, result: DocumentResult) -> SaveOutcome:
 
     if result.status != "processed":
         return SaveOutcome(doc.id, None, duplicate=False)
-    cert = Certificate(document=doc)
-    s.add(cert)
-    fields = result.extraction.fields if result.extraction else {}
-    cert.fields.extend(_new_field(fv.path or key, fv) for key, fv in fields.items())
-    rebuild_projection(s, cert)
-    s.flush()
-    return SaveOutcome(doc.id, cert.id, duplicate=False)
+    ids = []
+    for ordinal, extraction in enumerate(result.extractions, start=1):
+        cert = Certificate(document=doc, ordinal=ordinal)
+        s.add(cert)
+        cert.fields.extend(_new_field(fv.path or key, fv)
+                           for key, fv in extraction.fields.items())
+        rebuild_projection(s, cert)
+        s.flush()
+        ids.append(cert.id)
+    return SaveOutcome(doc.id, ids[0] if ids else None, duplicate=False, certificate_ids=ids)
+
+
+def _certificate_ids(engine: Engine, document_id: int) -> list[int]:
+    with Session(read_only(engine)) as s, s.begin():
+        return list(s.scalars(select(Certificate.id).where(Certificate.document_id == document_id)
+                              .order_by(Certificate.ordinal)))
 
 
 def _new_field(path: str, fv: FieldValue) -> Field:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from extractors.certificate import extract
+from extractors.certificate import extract_all
 from extractors.validate import assign_status
 from pipeline.errors import InputError
 from pipeline.load import open_document
@@ -55,45 +55,47 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
             f"page {n}: {e}" for n, e in sorted(result.page_errors.items()))
         return result
     t1 = time.perf_counter()
-    extraction = extract(pages)
+    found = extract_all(pages)
     if alternates:
         # Faxes: keep the softening whose reading is surer overall.
         other = [alternates.get(p.number, p) for p in pages]
-        alt = extract(other)
+        alt = extract_all(other)
         chosen = FAX_SOFTEN[0]
-        if _sureness(alt) > _sureness(extraction):
-            pages, extraction, chosen = other, alt, FAX_SOFTEN[1]
+        if _sureness(alt) > _sureness(found):
+            pages, found, chosen = other, alt, FAX_SOFTEN[1]
         result.timings["fax_soften"] = chosen
-    if extraction is not None and extraction.rereads:
-        n = reread(pages, extraction.rereads, timeout=opts.page_timeout)
+    rereads = [r for ex in found for r in ex.rereads]
+    if rereads:
+        n = reread(pages, rereads, timeout=opts.page_timeout)
         result.timings["reread"] = round(time.perf_counter() - t1, 4)
         result.timings["reread_cells"] = n
-        extraction = extract(pages, allow_rereads=False)
-    if extraction is not None:
-        t2 = time.perf_counter()
-        n = second_read(pages, extraction, timeout=opts.page_timeout)
-        if n:
-            assign_status(extraction.fields)
-            result.timings["verify"] = round(time.perf_counter() - t2, 4)
-            result.timings["verify_fields"] = n
+        found = extract_all(pages, allow_rereads=False)
+    t2 = time.perf_counter()
+    n = sum(second_read(pages, ex, timeout=opts.page_timeout) for ex in found)
+    if n:
+        for ex in found:
+            assign_status(ex.fields)
+        result.timings["verify"] = round(time.perf_counter() - t2, 4)
+        result.timings["verify_fields"] = n
     result.page_kinds = {pg.number: pg.kind for pg in pages}
     result.timings["extract"] = round(time.perf_counter() - t1, 4)
     result.timings["total"] = round(time.perf_counter() - t0, 4)
     if opened.capped:
         result.page_errors[opts.max_pages + 1] = (
             f"only the first {opts.max_pages} of {opened.total_pages} pages were read")
-    if extraction is None:
+    if not found:
         result.status = "not_a_certificate"
         result.error = "no ACORD 25 certificate of liability insurance was found in the document"
         return result
-    if not any(_filled(f.value) for f in extraction.fields.values()):
-        # The printed form with nothing typed in: a record of it would be all blanks.
+    # The printed form with nothing typed in: a record of it would be all blanks.
+    filled = [ex for ex in found if any(_filled(f.value) for f in ex.fields.values())]
+    if not filled:
         result.status = "not_a_certificate"
         result.error = ("a blank ACORD 25 form: nothing typed on it could be read (no producer, "
                         "insured, insurer or policy)")
         return result
     result.status = "processed"
-    result.extraction = extraction
+    result.extractions = filled
     return result
 
 
@@ -101,8 +103,8 @@ def _filled(value: object) -> bool:
     return value not in (None, "", [], {})
 
 
-def _sureness(extraction: Extraction | None) -> float:
-    return sum(f.confidence for f in extraction.fields.values()) if extraction else 0.0
+def _sureness(found: list[Extraction]) -> float:
+    return sum(f.confidence for ex in found for f in ex.fields.values())
 
 
 # A fax page (1-bit) is read twice, softened by a 3 and a 5 pixel Gaussian after upscaling,

@@ -146,7 +146,13 @@ class DocumentResult:
     pages: int
     status: DocStatus
     error: str | None = None
-    extraction: Extraction | None = None
+    # One per certificate, in page order: a batch scan holds several.
+    extractions: list[Extraction] = field(default_factory=list)
     page_errors: dict[int, str] = field(default_factory=dict)
     page_kinds: dict[int, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def extraction(self) -> Extraction | None:
+        """The first certificate's fields (the only one's, in all but batch scans)."""
+        return self.extractions[0] if self.extractions else None

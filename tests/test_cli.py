@@ -81,7 +81,7 @@ def store_record(url: str, source: Path, insured: str, *, policies: int = 1) -> 
     result = DocumentResult(
         file=source.name, path=str(source), sha256=hashlib.sha256(source.read_bytes()).hexdigest(),
         media_type="application/pdf", pages=1, status="processed",
-        extraction=Extraction(fields),
+        extractions=[Extraction(fields)],
     )
     doc_id = save_result(engine, result).document_id
     engine.dispose()

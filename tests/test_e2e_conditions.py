@@ -106,7 +106,8 @@ def check_record(record: dict[str, Any], path: Path, pages: int) -> None:
     assert set(record) >= set(TOP_KEYS)
     assert record["schema"] == SCHEMA and record["form"] == "ACORD 25"
     assert record["source"] == {"file": path.name, "pages": pages,
-                                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+                                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                                "certificate": 1, "certificates": 1}
     if record["certificate_date"] is not None:
         assert ISO_DATE.match(record["certificate_date"])
     for ins in record["insurers"].values():

@@ -117,7 +117,7 @@ def make_result(record: dict[str, Any] = RECORD, *, data: bytes = b"acme pdf byt
     return DocumentResult(
         file=file, path=f"/inbox/{file}", sha256=hashlib.sha256(data).hexdigest(),
         media_type="application/pdf", pages=2, status=status, error=error,
-        extraction=Extraction(make_fields(record)) if status == "processed" else None,
+        extractions=[Extraction(make_fields(record))] if status == "processed" else [],
         page_errors={2: "blank page"}, page_kinds={1: "acord25", 2: "other"},
         timings={"ocr": 1.25, "extract": 0.5},
     )
@@ -128,7 +128,8 @@ def expected_record(result: DocumentResult) -> dict[str, Any]:
     fields = result.extraction.fields
     return build_record(
         {p: f.value for p, f in fields.items()},
-        source={"file": result.file, "sha256": result.sha256, "pages": result.pages},
+        source={"file": result.file, "sha256": result.sha256, "pages": result.pages,
+                "certificate": 1, "certificates": 1},
         fields={p: {"confidence": round(f.confidence, 3), "status": f.status, "page": f.page,
                     "bbox": list(f.bbox)} for p, f in fields.items()},
     )
@@ -173,6 +174,35 @@ def test_no_drift_between_orm_and_migrations(engine):
     with engine.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c), Base.metadata)
     assert diff == []
+
+
+def test_a_0001_database_upgrades_keeping_its_certificates(tmp_path):
+    # Before 0002 a document had at most one certificate (document_id unique); its rows
+    # become their documents' first, and a second certificate per document is allowed.
+    from alembic import command
+
+    from models.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = make_engine(url)
+    with old.begin() as conn:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO documents (id, file, path, sha256, pages, status, page_errors, "
+            "page_kinds, timings, created_at, updated_at) VALUES (7, 'a.pdf', '/in/a.pdf', "
+            f"'{'a' * 64}', 1, 'processed', '{{}}', '{{}}', '{{}}', '2026-01-01', '2026-01-01')")
+        conn.exec_driver_sql("INSERT INTO certificates (id, document_id, insured_name, "
+                             "created_at) VALUES (3, 7, 'ACME LLC', '2026-01-01')")
+    migrate(old)
+    with Session(old) as s:
+        cert = s.get(Certificate, 3)
+        assert (cert.document_id, cert.ordinal, cert.insured_name) == (7, 1, "ACME LLC")
+        s.add(Certificate(document_id=7, ordinal=2))
+        s.commit()
+        assert [c.ordinal for c in s.get(Document, 7).certificates] == [1, 2]
+    old.dispose()
 
 
 def test_round_trip(engine):

@@ -11,10 +11,11 @@ import multiprocessing as mp
 import time
 from typing import Any
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.db import make_engine, migrate
+from models.db import alembic_config, make_engine, migrate
 from models.orm import Certificate, Correction, Document
 from models.store import StaleFieldError, apply_correction, get_field, save_result
 from pipeline.types import DocumentResult, Extraction, FieldValue
@@ -71,7 +72,7 @@ def _result(status: str = "processed") -> DocumentResult:
     return DocumentResult(
         file="a.pdf", path="/in/a.pdf", sha256=hashlib.sha256(b"same bytes").hexdigest(),
         media_type="application/pdf", pages=1, status=status,  # type: ignore[arg-type]
-        extraction=Extraction(fields) if status == "processed" else None,
+        extractions=[Extraction(fields)] if status == "processed" else [],
     )
 
 
@@ -93,7 +94,8 @@ def test_two_processes_migrate_a_fresh_file(tmp_path):
     assert _run(_migrate_worker, [(url,), (url,)]) == ["ok", "ok"]
     engine = make_engine(url)
     with engine.connect() as c:
-        assert c.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [("0001",)]
+        head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        assert c.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [(head,)]
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
