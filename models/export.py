@@ -28,10 +28,11 @@ from pipeline.record import LINES, build_record
 BATCH = 200  # certificates loaded per query round when exporting everything
 
 CSV_HEAD = [
-    "document_id", "file", "sha256", "certificate_date", "producer_name", "producer_phone",
-    "producer_email", "insured_name", "insured_address", "certificate_holder_name", "line",
-    "policy_key", "insurer", "insurer_name", "insurer_naic", "policy_number", "effective_date",
-    "expiration_date", "additional_insured", "subrogation_waived",
+    "document_id", "file", "sha256", "certificate", "certificate_date", "producer_name",
+    "producer_phone", "producer_email", "insured_name", "insured_address",
+    "certificate_holder_name", "line", "policy_key", "insurer", "insurer_name", "insurer_naic",
+    "policy_number", "effective_date", "expiration_date", "additional_insured",
+    "subrogation_waived",
 ]
 
 
@@ -169,8 +170,8 @@ def write_csv(engine: Engine, fp: IO[str]) -> int:
         producer = rec["producer"] or {}
         head = [
             item.document_id, rec["source"]["file"], rec["source"]["sha256"],
-            rec["certificate_date"], producer.get("name"), producer.get("phone"),
-            producer.get("email"), (rec["insured"] or {}).get("name"),
+            rec["source"]["certificate"], rec["certificate_date"], producer.get("name"),
+            producer.get("phone"), producer.get("email"), (rec["insured"] or {}).get("name"),
             (rec["insured"] or {}).get("address"), (rec["certificate_holder"] or {}).get("name"),
         ]
         review = [p for p, st in item.statuses.items() if st == "needs_review"]

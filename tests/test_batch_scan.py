@@ -130,6 +130,22 @@ def test_stored_as_one_document_with_numbered_certificates(stored) -> None:
         == [r["insured"]["name"] for r in iter_records(engine)]
 
 
+def test_the_csv_tells_the_certificates_of_a_file_apart(stacks) -> None:
+    import csv
+    import io
+
+    from models.export import write_csv
+
+    _, _, _, engine, _, _ = stacks("digital")
+    buf = io.StringIO(newline="")
+    assert write_csv(engine, buf) == 3
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    by_cert = {}
+    for r in rows:
+        by_cert.setdefault(r["certificate"], set()).add(r["insured_name"])
+    assert by_cert == {str(k): {c.truth["insured"]["name"]} for k, c in enumerate(CERTS, 1)}
+
+
 def test_coi_show_prints_every_certificate_of_the_file(stacks, tmp_path: Path) -> None:
     _, path, _, _, _, url = stacks("digital")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "COI_"))}

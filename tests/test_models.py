@@ -350,12 +350,13 @@ def test_csv(engine):
     rows = list(csv.reader(io.StringIO(buf.getvalue())))
     header, body = rows[0], rows[1:]
     assert header == CSV_HEADER
-    assert header[:20] == [
-        "document_id", "file", "sha256", "certificate_date", "producer_name", "producer_phone",
-        "producer_email", "insured_name", "insured_address", "certificate_holder_name", "line",
-        "policy_key", "insurer", "insurer_name", "insurer_naic", "policy_number",
-        "effective_date", "expiration_date", "additional_insured", "subrogation_waived"]
-    assert header[20:23] == ["occurrence_basis", "aggregate_applies_per", "each_occurrence"]
+    assert header[:21] == [
+        "document_id", "file", "sha256", "certificate", "certificate_date", "producer_name",
+        "producer_phone", "producer_email", "insured_name", "insured_address",
+        "certificate_holder_name", "line", "policy_key", "insurer", "insurer_name",
+        "insurer_naic", "policy_number", "effective_date", "expiration_date",
+        "additional_insured", "subrogation_waived"]
+    assert header[21:24] == ["occurrence_basis", "aggregate_applies_per", "each_occurrence"]
     assert header.count("each_occurrence") == 1 and header[-1] == "fields_needing_review"
     assert len(body) == 7 + 1
     by = [dict(zip(header, r, strict=True)) for r in body]
