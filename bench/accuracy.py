@@ -1,14 +1,16 @@
 """The accuracy benchmark of record: fresh certificates through the real ``coi`` command.
 
     .venv/bin/python bench/accuracy.py [--seed 7301] [--count 6] [--conditions a,b]
-        [--layouts random] [--workers 2] [--out DIR] [--markdown FILE]
+        [--layouts random] [--workers 2] [--out DIR] [--markdown FILE] [--plot PNG]
 
 Generates ``count`` certificates per scan condition (by default each with a newly drawn
 layout, which the extractors were never tuned on), ingests them with ``coi ingest`` in a
 subprocess, exports them with ``coi export --format jsonl`` and scores every field against
 the generator's truth with ``fixtures.score``.  Prints accuracy, review and silent-error rates
 per condition and per field family, a confidence reliability table and what each
-accepted/needs_review threshold would give.  Per-field outcomes go to ``<out>/outcomes.jsonl``.
+accepted/needs_review threshold would give; draws the reliability table as a PNG
+(``--plot``, default ``<out>/reliability.png``; docs/reliability.png is one).  Per-field
+outcomes go to ``<out>/outcomes.jsonl``.
 """
 
 from __future__ import annotations
@@ -30,16 +32,20 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 import bench  # noqa: E402
 from bench import OUT, md_table, pct  # noqa: E402
+from bench.plot import reliability_png  # noqa: E402
 from extractors.validate import DEFAULT_THRESHOLD  # noqa: E402
 from extractors.validate import THRESHOLDS as FAMILY_T  # noqa: E402
 from fixtures.generate import CONDITIONS, LAYOUT_NAMES, generate  # noqa: E402
 from fixtures.score import Outcome, Tally, compare, tally  # noqa: E402
 
-# Targets from the issue: field accuracy per condition, silent errors and review rate overall.
+# Targets from the issues: field accuracy per condition, silent errors and review rate
+# overall.  The end-to-end issue's for its eight conditions; the conditions the real-world
+# issue added (150-dpi scans, color scans with stamps and highlighter) have that issue's.
 TARGET_ACCURACY = {
     "digital": 0.995,
     "scan300": 0.97, "skewed": 0.97, "rotated": 0.97, "multipage": 0.97,
     "fax": 0.93, "photo": 0.93, "low_contrast": 0.93,
+    "scan150": 0.96, "color": 0.985,
 }
 SILENT_MAX = 0.005
 REVIEW_MAX = 0.15
@@ -269,6 +275,17 @@ def family_threshold_table(outcomes: list[Outcome]) -> str:
                      "review rate"], rows, right=(1, 2, 3, 4, 5, 6, 7))
 
 
+def threshold_marks() -> dict[str, float]:
+    """The accept thresholds in use, one label per distinct value, for the diagram."""
+    by_t: dict[float, list[str]] = defaultdict(list)
+    for fam, t in FAMILY_T.items():
+        by_t[t].append(fam)
+    marks = {(fams[0] if len(fams) == 1 else f"{len(fams)} families"): t
+             for t, fams in by_t.items()}
+    marks["default"] = DEFAULT_THRESHOLD
+    return marks
+
+
 def silent_list(outcomes: list[Outcome], limit: int = 20) -> str:
     bad = sorted((o for o in outcomes if o.silent_error),
                  key=lambda o: -(o.confidence or 0))[:limit]
@@ -350,6 +367,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=None, help="default bench/out/accuracy-<seed>")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the report here")
+    ap.add_argument("--plot", type=Path, default=None,
+                    help="the reliability diagram PNG (default <out>/reliability.png)")
     ap.add_argument("--data-dir", type=Path, default=OUT / "coi-data",
                     help="coi's data dir for the runs (Prefect's home, logs); kept between "
                          "runs so Prefect's database is migrated once")
@@ -366,6 +385,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.count < 1 or args.workers < 1:
         ap.error("--count and --workers must be at least 1")
     args.out = (args.out or OUT / f"accuracy-{args.seed}").resolve()
+    args.plot = (args.plot or args.out / "reliability.png").resolve()
     args.data_dir = args.data_dir.resolve()
     return args
 
@@ -423,6 +443,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = render(args, by_cond, docs, pages, missing, ingest_log, crashes, phases,
                     command)
     print(report)
+    every = [o for c in CONDITIONS for o in by_cond.get(c, [])]
+    plot = reliability_png(every, args.plot, thresholds=threshold_marks(),
+                           title=f"Reliability of the confidence - seed {args.seed}, "
+                                 f"{len(every)} fields, {', '.join(args.conditions)}")
+    print(f"reliability diagram: {plot}", file=sys.stderr)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(report)

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from pipeline import poppler, textlayer
 from pipeline.errors import CoiError, InputError
+from pipeline.preprocess import luminance
 from pipeline.sniff import PDF
 from pipeline.types import PAGE_DPI, Word
 
@@ -37,6 +39,9 @@ class SourcePage:
     words: list[Word] | None = None  # from a text layer
     size: tuple[int, int] | None = None  # (w, h) at PAGE_DPI for text-layer pages
     image: np.ndarray | None = None  # grayscale, as scanned
+    # A color scan's RGB pixels, for dropping its colored marks out (pipeline/page.py); the
+    # gray image above is its plain luminance.
+    color: np.ndarray | None = None
     dpi: tuple[float, float] | None = None  # of the image, when the file says
     error: str | None = None
     # A low-resolution render of a text-layer page, to find its ruled lines.
@@ -65,7 +70,7 @@ PDFIUM_LOCK = threading.Lock()
 
 def _open_pdf(path: Path, *, max_pages: int, timeout: float) -> Opened:
     with PDFIUM_LOCK:
-        total, digital = _read_text_layers(path, max_pages)
+        total, digital, colored = _read_text_layers(path, max_pages)
 
     def pages() -> Iterator[SourcePage]:
         for i in range(min(total, max_pages)):
@@ -79,22 +84,31 @@ def _open_pdf(path: Path, *, max_pages: int, timeout: float) -> Opened:
                 continue
             # No text layer: a scan inside a PDF, rendered by poppler (its own process).
             try:
-                image = poppler.render_page(path, number, dpi=PAGE_DPI, timeout=timeout)
+                rgb = None
+                if number in colored:  # rendered in color only to drop the color out
+                    rgb = poppler.render_page(path, number, dpi=PAGE_DPI, timeout=timeout,
+                                              color=True)
+                    image = luminance(rgb)
+                else:
+                    image = poppler.render_page(path, number, dpi=PAGE_DPI, timeout=timeout)
             except InputError as exc:
                 yield SourcePage(number, error=exc.message)
                 continue
-            yield SourcePage(number, image=image, dpi=(PAGE_DPI, PAGE_DPI))
+            yield SourcePage(number, image=image, dpi=(PAGE_DPI, PAGE_DPI), color=rgb)
 
     return Opened(total, pages(), capped=total > max_pages)
 
 
-def _read_text_layers(path: Path, max_pages: int) -> tuple[int, dict[int, SourcePage | str]]:
-    """Page count, and for each page with a text layer its words (or its error)."""
+def _read_text_layers(path: Path, max_pages: int
+                      ) -> tuple[int, dict[int, SourcePage | str], set[int]]:
+    """Page count; for each page with a text layer its words (or its error); and the pages
+    without one that hold a color image (a color scan: rendering it in color costs 0.1 s)."""
     try:
         pdf = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         raise _open_error(path, exc) from exc
     out: dict[int, SourcePage | str] = {}
+    colored: set[int] = set()
     try:
         total = len(pdf)
         if total == 0:
@@ -112,13 +126,28 @@ def _read_text_layers(path: Path, max_pages: int) -> tuple[int, dict[int, Source
                         out[number] = SourcePage(number, words=words,
                                                  size=textlayer.page_size_px(page),
                                                  render=render)
+                    elif _has_color_image(page):
+                        colored.add(number)
                 finally:
                     page.close()
             except pdfium.PdfiumError as exc:
                 out[number] = f"page {number} cannot be read: {exc}"
     finally:
         pdf.close()
-    return total, out
+    return total, out, colored
+
+
+_GRAY_SPACES = (pdfium_c.FPDF_COLORSPACE_DEVICEGRAY, pdfium_c.FPDF_COLORSPACE_CALGRAY)
+
+
+def _has_color_image(page: pdfium.PdfPage) -> bool:
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        try:
+            if obj.get_metadata().colorspace not in _GRAY_SPACES:
+                return True
+        except pdfium.PdfiumError:
+            return True  # unknown: color costs a little time, gray could cost values
+    return False
 
 
 def _open_error(path: Path, exc: Exception) -> InputError:
@@ -160,16 +189,23 @@ def _open_image(path: Path, *, max_pages: int) -> Opened:
                     break
                 number = i + 1
                 try:
-                    gray = frame.convert("L")
                     dpi = frame.info.get("dpi")
                     dpi_t = (float(dpi[0]), float(dpi[1])) if dpi and dpi[0] and dpi[1] else None
-                    yield SourcePage(number, image=np.asarray(gray), dpi=dpi_t)
+                    if frame.mode in _GRAY_MODES:
+                        yield SourcePage(number, image=np.asarray(frame.convert("L")),
+                                         dpi=dpi_t)
+                    else:
+                        rgb = np.asarray(frame.convert("RGB"))
+                        yield SourcePage(number, image=luminance(rgb), dpi=dpi_t, color=rgb)
                 except (OSError, ValueError) as exc:
                     yield SourcePage(number, error=f"page {number} cannot be decoded: {exc}")
         finally:
             img.close()
 
     return Opened(total, pages(), capped=total > max_pages)
+
+
+_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
 __all__ = ["CoiError", "Opened", "SourcePage", "open_document"]

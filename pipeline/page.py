@@ -87,6 +87,10 @@ def scanned_page(src: SourcePage, *, timeout: float, soften: int = 3,
     if quad is not None:
         gray = pp.warp_page(gray, quad)
     else:
+        if src.color is not None:
+            # A color scan: its stamp, highlighter and ink marks dropped out (a photo's
+            # desk would be taken for color too, so photos keep their luminance).
+            gray = pp.drop_color(src.color)
         bilevel = pp.is_bilevel(gray)
         gray, _ = pp.to_page_dpi(gray, src.dpi)
         if bilevel:

@@ -32,8 +32,9 @@ def version() -> str:
     return m.group(1) if m else "unknown"
 
 
-def render_page(path: Path, number: int, *, dpi: int = 300, timeout: float = 120) -> np.ndarray:
-    """One PDF page (1-based) as an 8-bit grayscale array at ``dpi``.
+def render_page(path: Path, number: int, *, dpi: int = 300, timeout: float = 120,
+                color: bool = False) -> np.ndarray:
+    """One PDF page (1-based) as an 8-bit grayscale array at ``dpi`` (``color``: RGB).
 
     pdftoppm's default PPM output with ``grayscale=True``: ~0.1 s a page here, where
     pdftocairo or PNG output are 8-10x slower.
@@ -45,7 +46,7 @@ def render_page(path: Path, number: int, *, dpi: int = 300, timeout: float = 120
             dpi=dpi,
             first_page=number,
             last_page=number,
-            grayscale=True,
+            grayscale=not color,
             timeout=int(timeout),
         )
     except PDFInfoNotInstalledError as exc:
@@ -57,6 +58,7 @@ def render_page(path: Path, number: int, *, dpi: int = 300, timeout: float = 120
     if not images:
         raise InputError(f"page {number} rendered to nothing", stage="rasterize")
     img = images[0]
-    if img.mode != "L":
-        img = img.convert("L")
+    mode = "RGB" if color else "L"
+    if img.mode != mode:
+        img = img.convert(mode)
     return np.asarray(img)

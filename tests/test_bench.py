@@ -48,6 +48,10 @@ def test_accuracy_bench_runs_on_one_digital_certificate(tmp_path: Path) -> None:
     assert 50 <= accuracy <= 100  # a digital certificate is read nearly perfectly
     assert "## Reliability" in proc.stdout and "threshold" in proc.stdout
     assert (tmp_path / "report.md").read_text().strip() == proc.stdout.strip()
+    from PIL import Image
+
+    with Image.open(out / "reliability.png") as png:  # the diagram, drawn beside the outcomes
+        assert png.format == "PNG" and png.size == (1000, 640)
 
     lines = (out / "outcomes.jsonl").read_text().splitlines()
     assert len(lines) == fields
@@ -103,3 +107,27 @@ def test_threshold_sweep() -> None:
     assert safe is not None and safe.threshold == 1.0 and safe.accepted == 1
     safe = lowest_safe_threshold(OUTCOMES, max_silent=0.15)
     assert safe is not None and safe.threshold == 0.86 and safe.silent == 1
+
+
+def test_diagram_bins_and_drawing(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from bench.plot import PLOT_BINS, bins_of, reliability_png
+
+    rows = bins_of(OUTCOMES)
+    assert [(lo, hi) for lo, hi, _, _ in rows] == list(PLOT_BINS)
+    got = {(lo, hi): (n, right) for lo, hi, n, right in rows if n}
+    # 0.3 -> [0, .5); 0.5 -> [.5, .55); 0.85 x2 -> [.85, .9); 0.99, 0.99, 1.0 -> [.95, 1]
+    assert got == {(0.0, 0.5): (1, 0), (0.5, 0.55): (1, 1), (0.85, 0.9): (2, 1),
+                   (0.95, 1.0): (3, 2)}
+    path = reliability_png(OUTCOMES, tmp_path / "r.png", title="t", thresholds={"x": 0.9})
+    with Image.open(path) as img:
+        px = img.convert("RGB")
+        # The top bin (2 of 3 right: 66.7 %) is drawn red, up to two thirds of the height.
+        from bench.plot import BOTTOM, LEFT, RIGHT, TOP, W
+
+        x = LEFT + (W - RIGHT - LEFT) * 0.975
+        y_bottom = px.height - BOTTOM
+        y_top = TOP + (y_bottom - TOP) * (1 - 2 / 3)
+        assert px.getpixel((int(x) + 12, int(y_bottom - 5))) == (200, 60, 60)
+        assert px.getpixel((int(x) + 12, int(y_top - 10))) == (255, 255, 255)

@@ -47,6 +47,8 @@ CASES: dict[str, tuple[int, float]] = {
     "photo": (20012, 0.95),  # measured 0.978 (45/46)
     "low_contrast": (20010, 0.95),  # measured 0.960 (72/75)
     "multipage": (20011, 0.95),  # measured 1.000 (50/50)
+    "scan150": (20018, 0.90),  # measured 0.917 (55/60)
+    "color": (20016, 0.95),  # measured 0.978 (45/46), stamp and highlighter dropped out
 }
 assert set(CASES) == set(CONDITIONS)
 

@@ -28,7 +28,7 @@ MAGIC = {
 }
 # What a single page comes back as.
 EXT = {"scan300": "pdf", "multipage": "pdf", "fax": "tif", "skewed": "png",
-       "low_contrast": "png", "rotated": "jpg", "photo": "jpg"}
+       "low_contrast": "png", "rotated": "jpg", "photo": "jpg", "scan150": "pdf", "color": "jpg"}
 DEGRADED = tuple(c for c in CONDITIONS if c != "digital")
 
 
@@ -123,8 +123,9 @@ def test_single_page_container(condition: str) -> None:
         doc = pdfium.PdfDocument(data)
         assert len(doc) == 1
         assert doc[0].get_textpage().get_text_range() == ""  # a scan: no text layer
-        assert doc[0].get_size() == pytest.approx((612, 792), abs=1)  # letter at 300 dpi
-        assert _pdf_images(data)[0].size == (2550, 3300)
+        assert doc[0].get_size() == pytest.approx((612, 792), abs=1)  # letter
+        dpi = 150 if condition == "scan150" else 300
+        assert _pdf_images(data)[0].size == (round(8.5 * dpi), 11 * dpi)
         return
     im = Image.open(io.BytesIO(data))
     im.load()
@@ -191,6 +192,16 @@ def test_low_contrast_is_really_faded() -> None:
     assert 195 <= paper <= 240
     assert ink >= 100  # no true black anywhere
     assert paper - ink >= 30
+
+
+def test_color_scan_carries_a_red_stamp_and_a_yellow_stroke() -> None:
+    im = _first_image(*_out("color"))
+    assert im.mode == "RGB" and im.size == (2550, 3300)
+    a = np.asarray(im, dtype=np.int16)
+    r, g, b = a[..., 0], a[..., 1], a[..., 2]
+    red = (r > 150) & (g < 110) & (b < 120)
+    yellow = (r > 220) & (g > 200) & (b < 150)
+    assert red.sum() > 5000 and yellow.sum() > 50000  # the stamp's ink, the highlighter band
 
 
 def test_photo_is_a_colour_phone_frame() -> None:

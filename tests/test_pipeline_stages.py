@@ -708,3 +708,41 @@ def test_a_missing_standard_model_says_how_to_install_it(monkeypatch):
     with pytest.raises(MissingDependencyError, match="pip install"):
         tesseract.run_data(img, page=1, model=tesseract.STANDARD)
     assert tesseract.run_data(img, page=1, model=tesseract.FAST) == []
+
+
+# ------------------------------------------------------------------------------ color
+
+
+def test_colored_marks_drop_out_and_black_print_stays():
+    from fixtures.conditions import HIGHLIGHT_YELLOW, PEN_BLUE, STAMP_RED
+
+    paper = np.array([246, 243, 232], np.uint8)
+    img = np.tile(paper, (120, 400, 1))
+    img[40:80, 20:380] = 25  # a black typed value
+    img[0:30, 0:100] = STAMP_RED  # stamp ink on paper
+    img[50:70, 100:140] = (np.array(STAMP_RED) * 25 // 255)  # stamp over print: black
+    img[90:110, 0:200] = HIGHLIGHT_YELLOW
+    img[90:110, 250:300] = PEN_BLUE
+    gray = pp.drop_color(img)
+    lum = pp.luminance(img)
+    assert lum[10, 50] < 110 and gray[10, 50] >= 190  # the red stamp fades to paper
+    assert gray[100, 100] >= 230  # the highlighter goes
+    assert lum[100, 270] < 70 and gray[100, 270] >= 140  # blue ink lightens
+    assert gray[60, 50] < 40 and gray[60, 120] < 40  # black print stays, even under the stamp
+    assert abs(int(gray[5, 390]) - int(lum[5, 390])) <= 1  # tinted paper: plain luminance
+    gray_page = np.tile(np.array([128, 128, 128], np.uint8), (10, 10, 1))
+    assert np.array_equal(pp.drop_color(gray_page), pp.luminance(gray_page))
+
+
+def test_a_gray_scan_pdf_is_rendered_gray_and_a_color_one_in_color(tmp_path):
+    from pipeline.load import open_document
+
+    for mode, colored in (("L", False), ("RGB", True)):
+        img = Image.new(mode, (850, 1100), "white")
+        path = tmp_path / f"{mode}.pdf"
+        img.save(path, format="PDF", resolution=100.0)
+        (page,) = open_document(path, PDF, max_pages=2, timeout=60).pages
+        assert page.image is not None and page.image.ndim == 2
+        assert (page.color is not None) == colored
+        if colored:
+            assert page.color.shape == (*page.image.shape, 3)
