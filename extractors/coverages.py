@@ -3,6 +3,8 @@ boxes and limits, within a section that extractors/grid.py located."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from extractors import normalize as nz
 from extractors.checkbox import is_checked
 from extractors.fields import (
@@ -15,6 +17,7 @@ from extractors.fields import (
 from extractors.grid import Grid, hits_between
 from extractors.layout import LabelHit, PageLayout
 from pipeline.record import policy_key
+from pipeline.reread import INSET
 from pipeline.types import BBox, Reread, Word
 
 GL_LIMITS = {
@@ -69,6 +72,34 @@ def _first_line(words: list[Word], ok) -> list[Word]:
         if ok(join_words(line)):
             return line
     return []
+
+
+def _printed_sign_end(layout: PageLayout, cell: BBox, h: float) -> float:
+    """Where the form's "$" ends in a limit cell whole-page OCR read no sign in: the first
+    blot of ink from the cell's left, if it is no wider than a character and a gap follows;
+    else 1.5 character heights in, where a typed amount does not start."""
+    img = layout.page.image
+    x0, y0, x1, y1 = cell
+    fallback = x0 + 1.5 * h
+    if img is None:
+        return fallback
+    band = img[y0 + INSET:y1 - INSET, x0 + INSET:x1 - INSET]
+    if band.size == 0:
+        return fallback
+    cols = (band < 110).sum(axis=0) > 0
+    inked = np.flatnonzero(cols)
+    if not inked.size or inked[0] > 1.5 * h:
+        return fallback
+    start = int(inked[0])
+    gaps = np.flatnonzero(~cols[start:])
+    if not gaps.size:
+        return fallback
+    end = start + int(gaps[0])  # first blank column after the blot
+    rest = np.flatnonzero(cols[end:])
+    gap = int(rest[0]) if rest.size else len(cols) - end
+    if end - start <= 0.9 * h and gap >= 0.3 * h:
+        return x0 + INSET + end
+    return fallback
 
 
 # What a date or an amount cell can hold, for reading it alone (pipeline.reread).
@@ -229,11 +260,16 @@ class PolicyReader:
         cell = (int(x0), int(max(above) if above else hit.y0 - 0.4 * h), int(right),
                 int(min(below) if below else hit.y1 + 0.4 * h))
         # The form prints a "$" at the cell's left: only ink right of it is an amount (an
-        # empty limit cell is no reason for another tesseract call).
+        # empty limit cell is no reason for another tesseract call), and only that is cut
+        # out, since a "$" read with the amount is a digit to a digits-only read ("$500000"
+        # read "8500000", accepted at 0.83 on a 150-dpi scan).
         signs = [w.x1 for w in self.layout.words_in(*cell) if w.text in ("$", "S", "s")]
-        after = max(signs, default=cell[0] + 1.5 * h)
-        if cell_has_ink(self.layout, (int(after), *cell[1:])):
-            self.col.rereads.append(Reread(self.layout.page.number, cell, MONEY_CHARS))
+        after = max(signs, default=None)
+        if after is None:
+            after = _printed_sign_end(self.layout, cell, h)
+        amount = (int(after) + 2 - INSET, *cell[1:])
+        if cell_has_ink(self.layout, amount):
+            self.col.rereads.append(Reread(self.layout.page.number, amount, MONEY_CHARS))
 
     def checked(self, lid: str, y0: float, y1: float, *, col: str = "H_TYPE"
                 ) -> tuple[bool, float, LabelHit | None]:

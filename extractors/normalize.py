@@ -72,10 +72,15 @@ def parse_date(text: str) -> tuple[str | None, float]:
 _DATE_RUN = re.compile(r"^(\d{2})/?(\d{2})/?(\d{4})$")
 _MONEY = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?$")
 _MONEY_SHORT = re.compile(r"^\$?(\d+(?:\.\d+)?)([MK])$", re.IGNORECASE)
+_CUT_SHORT = re.compile(r"\d,\s*$")  # an amount ending in its thousands separator
 
 
 def parse_money(text: str) -> tuple[int | None, float]:
     """'$1,000,000', '1000000', '$ 1,000,000.00', '$1M' -> 1000000."""
+    if _CUT_SHORT.search(text):
+        # "1,000," is 1,000,000 whose last group OCR lost (read at 0.96 on a 150-dpi scan),
+        # not 1,000: no value, so the cell is read again alone.
+        return None, 0.0
     parts = clean_text(text).split()
     lost_dollar = (len(parts) == 2 and len(parts[0]) == 1 and parts[0] != "$"
                    and "," in parts[1] and _MONEY.match(parts[1]) is not None)
@@ -222,11 +227,30 @@ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI
 _STATE_ZIP = re.compile(r"\b([A-Za-z]{2})\s+(\d{5}(?:-\d{4})?)$")
 
 
+# Street and unit abbreviations as OCR misreads them (l read as i, y as v, K as R): none of
+# these is a word of an address, the abbreviation is ("Bidg" accepted at 0.90 on a 150-dpi
+# scan, "Bivd" and "PRWY" on faxes).
+_ADDRESS_FIXES = {"bidg": "bldg", "bldq": "bldg", "bivd": "blvd", "biva": "blvd",
+                  "pkwv": "pkwy", "prwy": "pkwy", "prkwy": "pkwy", "sulte": "suite"}
+_ADDRESS_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _fix_address_word(m: re.Match[str]) -> str:
+    word = m.group(0)
+    fixed = _ADDRESS_FIXES.get(word.lower())
+    if fixed is None:
+        return word
+    if word.isupper():
+        return fixed.upper()
+    return fixed.capitalize() if word[0].isupper() else fixed
+
+
 def parse_address(text: str) -> tuple[str | None, float]:
     """An address; the state before the ZIP code is upper case whatever OCR made of it."""
     t = clean_text(text)
     if not t:
         return None, 0.0
+    t = _ADDRESS_WORD.sub(_fix_address_word, t)
     m = _STATE_ZIP.search(t)
     fit = 1.0
     if m:

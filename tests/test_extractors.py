@@ -214,7 +214,24 @@ def test_a_garbled_date_and_amount_have_their_cells_read_again():
     x0, _, x1, _ = asked[DATE_CHARS]
     assert (x0, x1) == (1320, 1520)  # the EFF cell only; EXP was read
     x0, y0, x1, y1 = asked[MONEY_CHARS]
-    assert x0 == 2100 and y0 < 1400 < 1426 < y1  # right of the label/amount rule
+    # Right of the label/amount rule (2100) and of the form's "$" printed there, left of
+    # the amount (2200): a "$" in the cut would be read as a digit.
+    assert 2100 < x0 + 5 < 2200 and y0 < 1400 < 1426 < y1
+
+
+def test_the_forms_dollar_sign_is_left_out_of_an_amount_reread():
+    from types import SimpleNamespace
+
+    from extractors.coverages import _printed_sign_end
+
+    img = np.full((60, 400), 255, np.uint8)
+    img[15:45, 20:36] = 0  # the form's "$", one character wide
+    img[15:45, 70:300] = 0  # the typed amount after a gap
+    layout = SimpleNamespace(page=SimpleNamespace(image=img))
+    end = _printed_sign_end(layout, (0, 0, 400, 60), 30)
+    assert 36 <= end <= 40  # just past the sign, before the amount
+    img[15:45, 36:70] = 0  # no gap: a word, not a sign; fall back to 1.5 heights in
+    assert _printed_sign_end(layout, (0, 0, 400, 60), 30) == 45
 
 
 def test_a_band_naming_two_lines_is_cut_between_them():

@@ -127,6 +127,21 @@ def test_money_whose_dollar_sign_was_read_as_a_digit():
     assert nz.parse_money("31,000,000") == (31000000, 1.0)
 
 
+def test_money_cut_after_a_separator_is_no_value():
+    assert nz.parse_money("1,000,") == (None, 0.0)  # 1,000,000 with its last group lost
+    assert nz.parse_money("$1,000, ") == (None, 0.0)
+    assert nz.parse_money("1,000") == (1000, 1.0)
+
+
+def test_misread_street_abbreviations_are_mended():
+    assert nz.parse_address("3489 Industrial Rd, Bidg A, Charlotte, NC 28201")[0] == (
+        "3489 Industrial Rd, Bldg A, Charlotte, NC 28201")
+    assert nz.parse_address("5753 BRIDGE BIVD, SAN DIEGO, CA 92101")[0] == (
+        "5753 BRIDGE BLVD, SAN DIEGO, CA 92101")
+    assert nz.parse_address("3486 INDUSTRIAL PRWY")[0] == "3486 INDUSTRIAL PKWY"
+    assert nz.parse_address("12 Bid St")[0] == "12 Bid St"  # a real word stays
+
+
 def test_address_gets_the_comma_before_its_state():
     assert nz.parse_address("381 CENTER CT, NAPERVILLE IL 60584")[0] == (
         "381 CENTER CT, NAPERVILLE, IL 60584")
