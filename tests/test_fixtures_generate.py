@@ -197,3 +197,34 @@ def test_cli(tmp_path, capsys) -> None:
     assert str(tmp_path / "digital-4-000.pdf") in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path), "--seed", "4", "--layouts", "nope"])
+
+
+def test_misaligned_print_shifts_every_typed_value_by_one_offset() -> None:
+    import random
+
+    import pypdfium2 as pdfium
+
+    from fixtures.generate import misalignment
+    from fixtures.layouts import random_layout, realize
+    from pipeline.textlayer import page_words
+
+    seed = 20022
+    words = {}
+    for shifted in (False, True):
+        pdf = pdfium.PdfDocument(make_certificate(seed, misaligned=shifted).pdf)
+        words[shifted] = page_words(pdf[0], 1)
+    lrng = random.Random(f"layout:{seed}:random")
+    dx, dy = misalignment(random.Random(f"misalign:{seed}"), realize(random_layout(lrng),
+                                                                      lrng)[0])
+    assert 0.2 <= abs(dy) / 14 and abs(dx) > 0  # off by a good part of a row
+    truth = make_certificate(seed).truth
+    moved = []
+    for value in (truth["insured"]["name"].split()[0], truth["producer"]["name"].split()[0]):
+        (a,) = [w for w in words[False] if w.text == value][:1]
+        (b,) = [w for w in words[True] if w.text == value][:1]
+        moved.append(((b.x0 - a.x0) * 72 / 300, (b.y0 - a.y0) * 72 / 300))
+    for mx, my in moved:
+        assert abs(mx - dx) < 1.0 and abs(my - dy) < 1.0
+    # The printed form itself does not move.
+    assert [w for w in words[False] if w.text == "PRODUCER"][0].bbox == \
+        [w for w in words[True] if w.text == "PRODUCER"][0].bbox
