@@ -46,8 +46,8 @@ TARGET_ACCURACY = {
     "digital": 0.995,
     "scan300": 0.97, "skewed": 0.97, "rotated": 0.97, "multipage": 0.97,
     "fax": 0.93, "photo": 0.93, "low_contrast": 0.93,
-    "scan150": 0.96, "color": 0.985,
-    "misaligned": 0.985,  # a quirk: only with --conditions misaligned
+    "scan150": 0.96, "color": 0.985, "upside_down": 0.985,
+    "misaligned": 0.985,  # a quirk: only with --conditions (fixtures.conditions.QUIRKS)
 }
 SILENT_MAX = 0.005
 REVIEW_MAX = 0.15

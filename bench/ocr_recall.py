@@ -44,7 +44,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import md_table, median, pct  # noqa: E402
-from fixtures.conditions import apply_condition  # noqa: E402
+from fixtures.conditions import MULTIPAGE, apply_condition  # noqa: E402
 from fixtures.generate import CONDITIONS, make_certificate  # noqa: E402
 from pipeline import boxes as bx  # noqa: E402
 from pipeline import preprocess as pp  # noqa: E402
@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for cond in conditions:
             for i in range(args.count):
                 cseed = cert_seed(args.seed, cond, i)
-                cert = make_certificate(cseed, layout="random", multipage=cond == "multipage")
+                cert = make_certificate(cseed, layout="random", multipage=cond in MULTIPAGE)
                 data, ext = apply_condition(cert.pdf, cond, random.Random(cseed))
                 path = Path(tmp) / f"{cond}-{i}.{ext}"
                 path.write_bytes(data)

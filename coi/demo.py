@@ -46,6 +46,7 @@ def make_samples(
     ``on_sample(sample, created)`` is called after each one (for a progress display).
     """
     # Imported here: the generator pulls in reportlab/opencv, which only the demo needs.
+    from fixtures.conditions import MULTIPAGE
     from fixtures.generate import CONDITIONS, make_certificate, write_sample
 
     inbox.mkdir(parents=True, exist_ok=True)
@@ -58,7 +59,7 @@ def make_samples(
         created = path is None
         if path is None:
             seed = DEMO_SEED + i
-            cert = make_certificate(seed, layout="random", multipage=condition == "multipage")
+            cert = make_certificate(seed, layout="random", multipage=condition in MULTIPAGE)
             # Written into the dot-folder first and moved in whole, so an `coi ingest` of the
             # inbox running meanwhile never reads a half-written file.
             staged = write_sample(staging, name, cert, condition, seed)

@@ -28,7 +28,8 @@ MAGIC = {
 }
 # What a single page comes back as.
 EXT = {"scan300": "pdf", "multipage": "pdf", "fax": "tif", "skewed": "png",
-       "low_contrast": "png", "rotated": "jpg", "photo": "jpg", "scan150": "pdf", "color": "jpg"}
+       "low_contrast": "png", "rotated": "jpg", "photo": "jpg", "scan150": "pdf", "color": "jpg",
+       "upside_down": "pdf"}
 DEGRADED = tuple(c for c in CONDITIONS if c != "digital")
 
 
