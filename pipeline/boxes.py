@@ -60,6 +60,17 @@ def _side_ink(ink: np.ndarray) -> tuple[float, float, float, float, float]:
     return top, bottom, left, right, share(inner.ravel())
 
 
+def _ring_ink(ink: np.ndarray) -> float:
+    """Ink share of the band just inside a box's outline, between it and a mark's core."""
+    h, w = ink.shape
+    t = max(2, round(0.16 * min(h, w)))
+    m = max(t + 1, round(0.22 * min(h, w)))
+    band = np.zeros(ink.shape, bool)
+    band[t:h - t, t:w - t] = True
+    band[m:h - m, m:w - m] = False
+    return float(np.count_nonzero(ink[band])) / max(1, int(band.sum()))
+
+
 def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
     """Square outlines 0.06-0.22 inch wide (the form's check boxes, up to the larger Y/N box of
     workers compensation), with their fill."""
@@ -77,8 +88,10 @@ def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
         if min(top, bottom, left, right) < 0.8:
             continue
         # A box is hollow, or holds a mark; a solid blob is a bold letter smeared by blur
-        # ("m", "@" in a phone photo), which erasing its "outline" would destroy.
-        if inner > 0.75:
+        # ("m", "@" in a phone photo), which erasing its "outline" would destroy.  A box
+        # filled with a square mark (■) is full inside too, but paper parts the mark from
+        # the outline all round, and its corners are square.
+        if inner > 0.75 and not (_ring_ink(crop) < 0.6 and _corner_ink(crop) >= 0.33):
             continue
         # A "B", "8" or "s" can ink all four sides' strips and be as full as a marked box,
         # but some side curves away from the edge; erasing its "outline" leaves "+" or "-".

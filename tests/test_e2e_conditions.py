@@ -216,3 +216,26 @@ def test_a_fax_is_read_with_both_softenings_and_a_scan_is_not(runs):
     # pipeline/process.py: a 1-bit page is OCR'd twice and the surer reading kept.
     assert runs("fax").result.timings["fax_soften"] in (3, 5)
     assert "fax_soften" not in runs("scan300").result.timings
+
+
+@pytest.mark.parametrize("condition", ["digital", "scan300"])
+def test_filled_square_check_marks_are_read(tmp_path, condition):
+    # Seed 30017 draws the "square" mark style: every checked box holds a filled ■.
+    import random
+
+    from fixtures.layouts import random_layout, realize
+
+    seed = 30017
+    lrng = random.Random(f"layout:{seed}:random")
+    assert realize(random_layout(lrng), lrng)[1].mark == "square"
+    path = write_sample(tmp_path, f"square-{condition}", make_certificate(seed), condition, seed)
+    truth = json.loads((tmp_path / f"square-{condition}.truth.json").read_text())
+    result = process_file(path)
+    assert result.extraction is not None
+    from pipeline.record import build_record
+
+    record = build_record(result.extraction.values(), source={}, fields={})
+    boxes = [o for o in compare(truth, record) if o.family == "check_boxes"]
+    assert len(boxes) >= 5
+    assert all(o.correct for o in boxes), [(o.path, o.expected, o.got) for o in boxes
+                                           if not o.correct]

@@ -42,7 +42,9 @@ def _assert_printed(path: str, value: object, text: str) -> None:
             ("occurrence_basis", "aggregate_applies_per", "per_statute", "proprietor_excluded")):
         return  # check-box states: not text
     if isinstance(value, int):
-        assert f"{value:,}" in flat or str(value) in flat, (path, value)
+        short = (f"${value / 1_000_000:g}M" if value % 100_000 == 0 and value >= 1_000_000
+                 else f"${value // 1000}K")  # "$1M", "$300K"
+        assert f"{value:,}" in flat or str(value) in flat or short in flat, (path, value)
     elif path.endswith("date"):
         d = date.fromisoformat(value)
         assert d.strftime("%m/%d/%Y") in flat or d.strftime("%m/%d/%y") in flat, (path, value)
@@ -228,3 +230,19 @@ def test_misaligned_print_shifts_every_typed_value_by_one_offset() -> None:
     # The printed form itself does not move.
     assert [w for w in words[False] if w.text == "PRODUCER"][0].bbox == \
         [w for w in words[True] if w.text == "PRODUCER"][0].bbox
+
+
+def test_limit_formats_and_their_truth() -> None:
+    import random
+
+    from fixtures.data import Formats, money
+
+    f = Formats(random.Random(0))
+    typed = {}
+    for style in ("comma", "plain", "dollar", "cents", "short"):
+        f.money = style
+        typed[style] = [f.amount(n) for n in (1_000_000, 1_500_000, 300_000, 2_500)]
+    assert typed["cents"][0] == "$ 1,000,000.00" and typed["plain"][0] == "1000000"
+    assert typed["short"] == ["$1M", "$1.5M", "$300K", "$2,500"]
+    for style, texts in typed.items():
+        assert [money(t) for t in texts] == [1_000_000, 1_500_000, 300_000, 2_500], style

@@ -127,6 +127,13 @@ def test_money_whose_dollar_sign_was_read_as_a_digit():
     assert nz.parse_money("31,000,000") == (31000000, 1.0)
 
 
+def test_money_in_every_format_agencies_type():
+    for text in ("$1,000,000", "1000000", "$ 1,000,000.00", "$1M", "1,000,000"):
+        assert nz.parse_money(text)[0] == 1_000_000, text
+    assert nz.parse_money("$1.5M")[0] == 1_500_000
+    assert nz.parse_money("$300K")[0] == 300_000
+
+
 def test_money_cut_after_a_separator_is_no_value():
     assert nz.parse_money("1,000,") == (None, 0.0)  # 1,000,000 with its last group lost
     assert nz.parse_money("$1,000, ") == (None, 0.0)
