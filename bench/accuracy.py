@@ -448,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     every = [o for c in CONDITIONS + QUIRKS for o in by_cond.get(c, [])]
     plot = reliability_png(every, args.plot, thresholds=threshold_marks(),
                            title=f"Reliability of the confidence - seed {args.seed}, "
-                                 f"{len(every)} fields, {', '.join(args.conditions)}")
+                                 f"{len(every)} fields, {len(args.conditions)} conditions")
     print(f"reliability diagram: {plot}", file=sys.stderr)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ PLOT_BINS: tuple[tuple[float, float], ...] = (
     (0.0, 0.5), *((round(0.5 + 0.05 * i, 2), round(0.55 + 0.05 * i, 2)) for i in range(10)))
 
 W, H = 1000, 640
-LEFT, RIGHT, TOP, BOTTOM = 90, 40, 110, 110  # margins around the plot area
+LEFT, RIGHT, TOP, BOTTOM = 90, 40, 130, 110  # margins around the plot area
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -78,10 +78,12 @@ def reliability_png(outcomes: Sequence[Outcome], path: Path, *, title: str,
         d.text((px(lo) + 4, ty + 16), f"{n}", fill=ink, font=f_small)
     d.line([(px(0), py(0)), (px(1), py(1))], fill=(110, 110, 110), width=2)  # perfect
     for k, (label, t) in enumerate(sorted(thresholds.items(), key=lambda kv: kv[1])):
-        d.line([(px(t), y0 - 8 - 16 * (k % 2)), (px(t), y1)], fill=(40, 160, 60), width=2)
+        # Labels stacked one row each above the plot, so close thresholds stay legible.
+        row = y0 - 22 - 16 * k
+        d.line([(px(t), row + 14), (px(t), y1)], fill=(40, 160, 60), width=2)
         text = f"{label} {t:.2f}"
         tx = px(t) + 3 if t < 0.9 else px(t) - 3 - d.textlength(text, font=f_small)
-        d.text((tx, y0 - 24 - 16 * (k % 2)), text, fill=(30, 110, 40), font=f_small)
+        d.text((tx, row), text, fill=(30, 110, 40), font=f_small)
     d.text(((x0 + x1) / 2 - 140, y1 + 32), "confidence the record gives a field",
            fill="black", font=f_mid)
     d.text((LEFT, H - 48), "bars: % of the fields in each confidence bin that were right, over "
@@ -112,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         row = json.loads(line)
         row.pop("condition", None)
         outs.append(Outcome(**row))
-    title = args.title or f"Reliability of the confidence - {len(outs)} fields, {args.outcomes}"
+    title = args.title or (f"Reliability of the confidence - {len(outs)} fields "
+                           f"({args.outcomes.parent.name})")
     print(reliability_png(outs, args.png, title=title, thresholds=threshold_marks()))
     return 0
 
