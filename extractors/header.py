@@ -276,7 +276,8 @@ def _insurers(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         if naic_x is None and words and nz.parse_naic(words[-1].text)[0]:
             name_words, naic_words = words[:-1], words[-1:]
         structure = 1.0 if hit.edits == 0 else 0.95
-        col.add(f"insurers.{letter}.name", name_words, nz.parse_text, structure=structure)
+        col.add(f"insurers.{letter}.name", name_words, nz.parse_insurer_name,
+                structure=structure)
         col.add(f"insurers.{letter}.naic", naic_words, nz.parse_naic, structure=structure)
 
 

@@ -105,7 +105,7 @@ def test_clean_text_straightens_typographic_quotes():
     ("producer.fax", nz.parse_phone),
     ("producer.email", nz.parse_email),
     ("insurers.C.naic", nz.parse_naic),
-    ("insurers.C.name", nz.parse_text),
+    ("insurers.C.name", nz.parse_insurer_name),
     ("policies.umbrella_liability.insurer", nz.parse_insurer_letter),
     ("policies.workers_compensation.proprietor_excluded", nz.parse_flag),
     ("policies.general_liability.additional_insured", nz.parse_flag),
@@ -132,6 +132,14 @@ def test_money_in_every_format_agencies_type():
         assert nz.parse_money(text)[0] == 1_000_000, text
     assert nz.parse_money("$1.5M")[0] == 1_500_000
     assert nz.parse_money("$300K")[0] == 300_000
+
+
+def test_a_lone_a_glued_to_a_carrier_word_is_split_off_and_flagged():
+    assert nz.parse_insurer_name("ACUITY, AMUTUAL INSURANCE COMPANY") == (
+        "ACUITY, A MUTUAL INSURANCE COMPANY", 0.85)
+    assert nz.parse_insurer_name("American Family Insurance") == (
+        "American Family Insurance", 1.0)
+    assert nz.parser_for("insurers.B.name") is nz.parse_insurer_name
 
 
 def test_money_cut_after_a_separator_is_no_value():
