@@ -32,14 +32,10 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 def bins_of(outcomes: Sequence[Outcome]) -> list[tuple[float, float, int, int]]:
-    """(lo, hi, fields, right) per PLOT_BINS bin; the last bin includes 1.0."""
-    rows = []
-    for i, (lo, hi) in enumerate(PLOT_BINS):
-        last = i == len(PLOT_BINS) - 1
-        inside = [o for o in outcomes if o.confidence is not None
-                  and (lo <= o.confidence < hi or (last and o.confidence == hi))]
-        rows.append((lo, hi, len(inside), sum(o.correct for o in inside)))
-    return rows
+    """(lo, hi, fields, right) per PLOT_BINS bin, binned as the report's table is."""
+    from bench.accuracy import reliability  # imported here: accuracy.py imports this module
+
+    return [(b.lo, b.hi, b.fields, b.correct) for b in reliability(outcomes, PLOT_BINS)]
 
 
 def reliability_png(outcomes: Sequence[Outcome], path: Path, *, title: str,

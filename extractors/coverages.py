@@ -8,6 +8,7 @@ import numpy as np
 from extractors import normalize as nz
 from extractors.checkbox import is_checked
 from extractors.fields import (
+    INK_GRAY,
     Collector,
     cell_has_ink,
     join_words,
@@ -86,7 +87,7 @@ def _printed_sign_end(layout: PageLayout, cell: BBox, h: float) -> float:
     band = img[y0 + INSET:y1 - INSET, x0 + INSET:x1 - INSET]
     if band.size == 0:
         return fallback
-    cols = (band < 110).sum(axis=0) > 0
+    cols = (band < INK_GRAY).sum(axis=0) > 0
     inked = np.flatnonzero(cols)
     if not inked.size or inked[0] > 1.5 * h:
         return fallback

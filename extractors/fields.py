@@ -110,6 +110,9 @@ def median_height(words: Iterable[Word], default: float = 30.0) -> float:
     return median(hs) if hs else default
 
 
+INK_GRAY = 110  # darker than this is printing, in a cleaned page image
+
+
 def cell_has_ink(layout: PageLayout, bbox: BBox) -> bool | None:
     """Whether a cell of a scanned page has printing in it (None for text-layer pages).
 
@@ -122,5 +125,5 @@ def cell_has_ink(layout: PageLayout, bbox: BBox) -> bool | None:
     crop = img[max(0, y0 + 5):max(0, y1 - 5), max(0, x0 + 6):max(0, x1 - 6)]
     if crop.size == 0:
         return False
-    dark = int((crop < 110).sum())
+    dark = int((crop < INK_GRAY).sum())
     return dark > max(25, 0.004 * crop.size)

@@ -166,6 +166,9 @@ def _open_error(path: Path, exc: Exception) -> InputError:
                       stage="open")
 
 
+_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")  # Pillow modes without color
+
+
 def _open_image(path: Path, *, max_pages: int) -> Opened:
     try:
         with warnings.catch_warnings():
@@ -203,9 +206,6 @@ def _open_image(path: Path, *, max_pages: int) -> Opened:
             img.close()
 
     return Opened(total, pages(), capped=total > max_pages)
-
-
-_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
 __all__ = ["CoiError", "Opened", "SourcePage", "open_document"]

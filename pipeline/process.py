@@ -71,7 +71,7 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
         result.timings["reread_cells"] = n
         found = extract_all(pages, allow_rereads=False)
     t2 = time.perf_counter()
-    n = sum(second_read(pages, ex, timeout=opts.page_timeout) for ex in found)
+    n = second_read(pages, *found, timeout=opts.page_timeout)
     if n:
         for ex in found:
             assign_status(ex.fields)

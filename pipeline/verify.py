@@ -41,13 +41,14 @@ def unsure(path: str, f: FieldValue) -> bool:
             and parser_for(path) not in (parse_flag, parse_insurer_letter))
 
 
-def second_read(pages: list[PageContent], extraction: Extraction, *, timeout: float,
+def second_read(pages: list[PageContent], *extractions: Extraction, timeout: float,
                 wanted: Callable[[str, FieldValue], bool] = unsure) -> int:
     """Read again the OCR'd fields for which ``wanted(path, field)`` holds, normalized by
-    the extractor's own ``parser_for(path)``; returns how many were read."""
+    the extractor's own ``parser_for(path)``; returns how many were read.  Every
+    certificate of the document (a batch scan has several) in the one tesseract call."""
     by_number = {p.number: p for p in pages}
     todo = []
-    for path, f in extraction.fields.items():
+    for path, f in ((path, f) for ex in extractions for path, f in ex.fields.items()):
         page = by_number.get(f.page)
         parser = parser_for(path)
         if page is None or page.source != "ocr" or page.image is None or parser is None:
