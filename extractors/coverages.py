@@ -11,6 +11,7 @@ from extractors.fields import (
     INK_GRAY,
     Collector,
     cell_has_ink,
+    date_words,
     join_words,
     same_row,
     text_lines,
@@ -160,12 +161,12 @@ class PolicyReader:
         row: list[Word] = list(num)
         unread: list[str] = []
         for colname, attr in (("H_EFF", "effective_date"), ("H_EXP", "expiration_date")):
-            dates = [w for w in _col_words(L, g, colname, y0, y1) if nz.parse_date(w.text)[0]]
-            if col.add(f"{base}.{attr}", dates[:1], nz.parse_date):
+            dates = date_words(_col_words(L, g, colname, y0, y1), nz.parse_date)
+            if col.add(f"{base}.{attr}", dates, nz.parse_date):
                 got = True
             else:
                 unread.append(colname)
-            row += dates[:1]
+            row += dates
         band = (y0, y1)
         if row:
             h = max(w.height for w in row)

@@ -41,6 +41,22 @@ def same_row(words: Iterable[Word], anchor: LabelHit | Word, *, slack: float = 0
     return out
 
 
+def date_words(words: list[Word], parse: Parser, *, most: int = 3) -> list[Word]:
+    """The first words of a cell, in reading order, that make a date alone or run together
+    with their neighbours on the line: a fax's broken slash splits "02/18/26" into "0218"
+    and "26"."""
+    for line in text_lines(words):
+        line = sorted(line, key=lambda w: w.x0)
+        for i in range(len(line)):
+            for k in range(1, min(most, len(line) - i) + 1):
+                run = line[i:i + k]
+                if k > 1 and run[-1].x0 - run[-2].x1 > 1.5 * max(w.height for w in run):
+                    break  # another value further along the line
+                if parse("".join(w.text for w in run))[0] is not None:
+                    return run
+    return []
+
+
 def ocr_confidence(words: Iterable[Word]) -> float:
     """A value is only as sure as its least sure word."""
     confs = [w.conf for w in words]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from extractors import normalize as nz
-from extractors.fields import Collector, join_words, region_lines, same_row
+from extractors.fields import Collector, date_words, join_words, region_lines, same_row
 from extractors.layout import LabelHit, PageLayout, group_rows
 from extractors.patterns import norm
 from extractors.skeleton import Skeleton, snap_left
@@ -64,11 +64,13 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     if sk.date is not None:
         d = sk.date
         h = d.height
-        cands = [w for w in layout.words_in(d.x0 - 6 * h, d.y0, d.x1 + 8 * h, d.y1 + 6 * h)
-                 if nz.parse_date(w.text)[0]]
+        region = layout.words_in(d.x0 - 6 * h, d.y0, d.x1 + 8 * h, d.y1 + 6 * h)
+        cands = [w for w in region if nz.parse_date(w.text)[0]]
         if cands:
             best = min(cands, key=lambda w: abs(w.cy - d.cy) + abs(w.cx - d.cx))
             col.add("certificate_date", [best], nz.parse_date)
+        elif run := date_words(region, nz.parse_date):
+            col.add("certificate_date", run, nz.parse_date)  # a fax split it ("05 19/26")
     if sk.split_x is None:
         return
     if sk.producer is not None:

@@ -37,7 +37,8 @@ def _digits_fixed(text: str) -> tuple[str, bool]:
     return fixed, fixed != text
 
 
-_DATE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$")
+# A colon is a slash whose middle a fax or a coarse scan lost ("02:18:27").
+_DATE = re.compile(r"^(\d{1,2})[/.\-:](\d{1,2})[/.\-:](\d{4}|\d{2})$")
 
 
 def parse_date(text: str) -> tuple[str | None, float]:
@@ -49,13 +50,16 @@ def parse_date(text: str) -> tuple[str | None, float]:
         fixed, changed = _digits_fixed(t)
         m = _DATE.match(fixed)
         if not m:
-            # A separator lost ("03/212025", "05152025": a fax's thin slashes): eight
-            # digits in the form's order, never as sure as a date read whole.
+            # A separator lost ("03/212025", "05152025", "021826", "0519-26": a fax's
+            # thin slashes): eight or six digits in the form's order, with what is left
+            # of the separators, never as sure as a date read whole.
             m = _DATE_RUN.match(fixed)
             if not m:
                 return None, 0.0
             changed = True
         fit = 0.75 if changed else fit
+    if ":" in t:
+        fit = min(fit, 0.9)  # a slash read as a colon: the digits are still well apart
     month, day, year = int(m.group(1)), int(m.group(2)), m.group(3)
     y = int(year)
     if len(year) == 2:
@@ -69,7 +73,7 @@ def parse_date(text: str) -> tuple[str | None, float]:
         return None, 0.0
 
 
-_DATE_RUN = re.compile(r"^(\d{2})/?(\d{2})/?(\d{4})$")
+_DATE_RUN = re.compile(r"^(\d{2})[/.\-:]?(\d{2})[/.\-:]?(\d{4}|\d{2})$")
 _MONEY = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?$")
 _MONEY_SHORT = re.compile(r"^\$?(\d+(?:\.\d+)?)([MK])$", re.IGNORECASE)
 _CUT_SHORT = re.compile(r"\d,\s*$")  # an amount ending in its thousands separator

@@ -219,6 +219,20 @@ def test_a_garbled_date_and_amount_have_their_cells_read_again():
     assert 2100 < x0 + 5 < 2200 and y0 < 1400 < 1426 < y1
 
 
+def test_dates_a_fax_split_at_their_slashes_are_read_whole():
+    page = _grid_page(2100)
+    page.words += [_word("GL7731", 950, 1400, char=14), _word("0218", 1340, 1400, char=14),
+                   _word("26", 1410, 1400, char=14), _word("02:18:27", 1530, 1400, char=12)]
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    col = Collector(page=1)
+    PolicyReader(layout, grid, col).common("policies.general_liability", grid.top, 1460)
+    eff = col.fields["policies.general_liability.effective_date"]
+    assert eff.value == "2026-02-18" and eff.raw == "0218 26"
+    assert col.fields["policies.general_liability.expiration_date"].value == "2027-02-18"
+    assert not col.rereads  # both dates read: no cell needs reading again
+
+
 def test_the_forms_dollar_sign_is_left_out_of_an_amount_reread():
     from types import SimpleNamespace
 

@@ -17,6 +17,12 @@ from extractors import normalize as nz
         ("05152025", "2025-05-15"),
         ("3212025", None),  # seven digits: which one is missing is a guess
         ("20250315", None),  # not the form's order
+        ("021826", "2026-02-18"),  # both slashes of 02/18/26 lost
+        ("0519-26", "2026-05-19"),  # one of them lost, the other read as a hyphen
+        ("02:18:27", "2027-02-18"),  # slashes read as colons
+        ("0218 26", "2026-02-18"),  # split at a broken slash
+        ("133126", None),
+        ("12345", None),
     ],
 )
 def test_parse_date(text, value):
@@ -26,6 +32,8 @@ def test_parse_date(text, value):
 def test_repaired_date_fits_worse_than_clean():
     assert nz.parse_date("O3/14/2O26")[1] < nz.parse_date("03/14/2026")[1]
     assert nz.parse_date("05152025")[1] < 0.8  # never accepted on its fit alone
+    assert nz.parse_date("021826")[1] < 0.8
+    assert nz.parse_date("02:18:27")[1] < nz.parse_date("02/18/27")[1]
 
 
 @pytest.mark.parametrize(
