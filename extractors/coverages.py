@@ -17,6 +17,7 @@ from extractors.fields import (
     text_lines,
 )
 from extractors.grid import Grid, hits_between
+from extractors.gridrules import LIMIT_ROWS, limit_divider, limit_rows
 from extractors.layout import LabelHit, PageLayout
 from pipeline.record import policy_key
 from pipeline.reread import INSET
@@ -224,13 +225,16 @@ class PolicyReader:
     def _empty_cell_conf(self) -> float:
         return 1.0 if self.layout.page.source == "text" else 0.97
 
-    def limits(self, base: str, table: dict[str, str], y0: float, y1: float) -> bool:
+    def limits(self, base: str, table: dict[str, str], y0: float, y1: float,
+               kind: str | None = None) -> bool:
         got = False
         lim_x = self.grid.cols.get("H_LIMITS", (0, self.layout.page.width))
+        labelled: dict[str, LabelHit] = {}
         for lid, key in table.items():
             for hit in hits_between(self.layout, lid, y0, y1):
                 if hit.x0 < lim_x[0] - 20:
                     continue
+                labelled[key] = hit
                 # After the label come its remainder ("(Any one person)") and the form's
                 # "$"; the amount is what carries digits.
                 words = [w for w in same_row(self.layout.page.words, hit)
@@ -243,6 +247,42 @@ class PolicyReader:
                 else:
                     self._reread_amount(hit, lim_x[1])
                 break
+        if kind in LIMIT_ROWS and self.layout.page.source == "ocr" and "H_LIMITS" in self.grid.cols:
+            got |= self._limits_by_rows(base, kind, y0, y1, labelled)
+        return got
+
+    def _limits_by_rows(self, base: str, kind: str, y0: float, y1: float,
+                        labelled: dict[str, LabelHit]) -> bool:
+        """Limits whose labels OCR garbled past matching ("LACH OC CURRENT"), named by their
+        ruled row: each section prints its limits in one order in every edition.  Only when
+        the section has exactly its rows and every label that was read is in its own row."""
+        lim = self.grid.cols["H_LIMITS"]
+        rows = limit_rows(self.layout, lim, y0, y1)
+        keys = LIMIT_ROWS[kind]
+        divider = limit_divider(self.layout, lim, y0, y1)
+        if len(rows) != len(keys) or divider is None or len(labelled) == len(
+                [k for k in keys if k]):
+            return False
+        for key, hit in labelled.items():
+            row = next((i for i, (a, b) in enumerate(rows) if a <= hit.cy <= b), None)
+            if row is None or keys[row] != key:
+                return False
+        # A row named by its place alone is less sure than one whose label was read; more
+        # so when no label of the section confirms the rows.
+        structure = 0.95 if labelled else 0.85
+        got = False
+        h = self.layout.char_height
+        for (a, b), key in zip(rows, keys, strict=True):
+            path = f"{base}.limits.{key}"
+            if key is None or key in labelled or path in self.col.fields:
+                continue
+            words = [w for w in self.layout.words_in(divider, a, lim[1] + 10, b)
+                     if any(c.isdigit() for c in w.text)]
+            if self.col.add(path, words, nz.parse_money, structure=structure):
+                self.col.fields[path].notes.append("limit named by its row: label unread")
+                got = True
+            elif self.col.allow_rereads:
+                self._reread_amount_cell((int(divider), int(a), int(lim[1]), int(b)), h)
         return got
 
     def _reread_amount(self, hit: LabelHit, right: float) -> None:
@@ -261,6 +301,9 @@ class PolicyReader:
         below = [y for y in across if hit.cy < y < hit.cy + 2.5 * h]
         cell = (int(x0), int(max(above) if above else hit.y0 - 0.4 * h), int(right),
                 int(min(below) if below else hit.y1 + 0.4 * h))
+        self._reread_amount_cell(cell, h)
+
+    def _reread_amount_cell(self, cell: BBox, h: float) -> None:
         # The form prints a "$" at the cell's left: only ink right of it is an amount (an
         # empty limit cell is no reason for another tesseract call), and only that is cut
         # out, since a "$" read with the amount is a digit to a digits-only read ("$500000"

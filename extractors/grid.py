@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from extractors.fields import union_bbox
+from extractors.gridrules import (
+    columns_by_rules,
+    kinds_by_form_order,
+    limit_rows,
+    section_columns,
+)
 from extractors.layout import LabelHit, PageLayout, group_rows, levenshtein, split_segments
 from extractors.patterns import norm
 from extractors.skeleton import Skeleton
@@ -192,8 +198,15 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
             if cands:
                 heads[lid] = max(cands, key=lambda h: h.y0).bbox
     if not _plausible(heads):
-        return None
+        return _grid_by_rules(layout, top_y, bottom)
     header_bottom = band[1] if band else max(b[3] for b in heads.values())
+    if band is not None:
+        # The ruled cells of the header row, named by the form's column order, when the
+        # headers OCR read agree with that order (a fax garbles some of them).
+        ruled = columns_by_rules(_vrule_xs(layout, band[0] + 3, band[1] - 3), heads)
+        if ruled is not None:
+            return Grid(cols=ruled, top=header_bottom,
+                        bottom=_rules_end(layout, ruled, header_bottom, bottom))
     h = layout.char_height
     if gl and header_bottom < gl.y0 < header_bottom + 4 * h:
         xs = _vrule_xs(layout, header_bottom + 5, gl.y1)
@@ -232,6 +245,26 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
         cols[lid] = (x0, x1)
     bottom = _rules_end(layout, cols, header_bottom, bottom)
     return Grid(cols=cols, top=header_bottom, bottom=bottom)
+
+
+def _grid_by_rules(layout: PageLayout, top: float, bottom: float) -> Grid | None:
+    """Most header words unreadable (a light fax of a 6-point serif): the header row is the
+    first ruled band below the coverages bar cut into one edition's columns by its vertical
+    rules, with two of its headers read in their own cells."""
+    long_rules = sorted({round(r.y0) for r in layout.hrules
+                         if r.x1 - r.x0 > 0.5 * layout.page.width and top < r.y0 < bottom})
+    h = layout.char_height
+    for a, b in zip(long_rules, long_rules[1:], strict=False):
+        xs = _vrule_xs(layout, a + 3, b - 3)
+        if 1.5 * h < b - a < 8 * h:
+            cols = columns_by_rules(xs, _header_groups(layout, a, b), min_agree=2)
+            if cols is not None:
+                return Grid(cols=cols, top=b, bottom=_rules_end(layout, cols, b, bottom))
+        elif b - a > 6 * h and (cols := section_columns(xs)):
+            # The rule under the disclaimer lost too: the first tall band cut into the
+            # grid's columns, its limits in two (labels, amounts), is the first section.
+            return Grid(cols=cols, top=a, bottom=_rules_end(layout, cols, a, bottom))
+    return None
 
 
 def _rules_end(layout: PageLayout, cols: dict[str, tuple[float, float]], top: float,
@@ -297,15 +330,20 @@ def find_sections(layout: PageLayout, grid: Grid) -> list[Section]:
         # read out of "GEN'L AGGREGATE LIMIT APPLIES" is no umbrella limit.
         return (h.cx > lim_x0) == (lid.startswith("L_") or lid == "PER_STATUTE")
 
-    for y0, y1 in [b for band in bands for b in _split_at_anchors(layout, grid, *band)]:
+    cut = [b for band in bands for b in _split_at_anchors(layout, grid, *band)]
+    kinds = []
+    for y0, y1 in cut:
         votes = {kind: sum(1 for lid in lids for h in hits_between(layout, lid, y0, y1)
                            if in_place(lid, h))
                  for kind, lids in SECTION_LABELS.items()}
         kind = max(votes, key=lambda k: votes[k])
         # A section prints five or more of its labels; a free row may hold a typed word
         # that happens to be one ("Scheduled Equip").
-        if votes[kind] < 2:
-            kind = "other"
+        kinds.append(kind if votes[kind] >= 2 else "other")
+    if "other" in kinds:
+        lim = grid.cols["H_LIMITS"]
+        kinds = kinds_by_form_order(kinds, [len(limit_rows(layout, lim, *b)) for b in cut])
+    for (y0, y1), kind in zip(cut, kinds, strict=True):
         if sections and sections[-1].kind == kind:
             sections[-1].y1 = y1  # a rule inside a section
         else:

@@ -71,6 +71,15 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
             col.add("certificate_date", [best], nz.parse_date)
         elif run := date_words(region, nz.parse_date):
             col.add("certificate_date", run, nz.parse_date)  # a fax split it ("05 19/26")
+    elif (title := layout.first("TITLE")) is not None:
+        # "DATE (MM/DD/YYYY)" unread (a fax's 6-point label): the form prints the date box
+        # right of the title, level with it or just below (never the fax header line,
+        # which carries the date the fax was sent).
+        h = title.height
+        region = [w for w in layout.words_in(title.cx, title.y0 - h, page.width, title.y1 + 2 * h)
+                  if w.x0 > title.x1 - h]
+        if run := date_words(region, nz.parse_date):
+            col.add("certificate_date", run, nz.parse_date, structure=0.9)
     if sk.split_x is None:
         return
     if sk.producer is not None:

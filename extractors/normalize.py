@@ -37,8 +37,8 @@ def _digits_fixed(text: str) -> tuple[str, bool]:
     return fixed, fixed != text
 
 
-# A colon is a slash whose middle a fax or a coarse scan lost ("02:18:27").
-_DATE = re.compile(r"^(\d{1,2})[/.\-:](\d{1,2})[/.\-:](\d{4}|\d{2})$")
+# A colon or a comma is a slash a fax or a coarse scan broke ("02:18:27", "09,27:2024").
+_DATE = re.compile(r"^(\d{1,2})[/.\-:,](\d{1,2})[/.\-:,](\d{4}|\d{2})$")
 
 
 def parse_date(text: str) -> tuple[str | None, float]:
@@ -53,14 +53,15 @@ def parse_date(text: str) -> tuple[str | None, float]:
             # A separator lost ("03/212025", "05152025", "021826", "0519-26": a fax's
             # thin slashes): eight or six digits in the form's order, with what is left
             # of the separators, never as sure as a date read whole.
-            m = _DATE_RUN.match(fixed)
+            m = _DATE_RUN.match(fixed) or _SLASH_AS_DIGIT.match(fixed)
             if not m:
                 return None, 0.0
             changed = True
         fit = 0.75 if changed else fit
-    if ":" in t:
-        fit = min(fit, 0.9)  # a slash read as a colon: the digits are still well apart
-    month, day, year = int(m.group(1)), int(m.group(2)), m.group(3)
+    if ":" in t or "," in t:
+        fit = min(fit, 0.9)  # a broken slash: the digits are still well apart
+    mm, dd, year = (g for g in m.groups() if g is not None)
+    month, day = int(mm), int(dd)
     y = int(year)
     if len(year) == 2:
         y += 2000 if y < 70 else 1900
@@ -73,7 +74,9 @@ def parse_date(text: str) -> tuple[str | None, float]:
         return None, 0.0
 
 
-_DATE_RUN = re.compile(r"^(\d{2})[/.\-:]?(\d{2})[/.\-:]?(\d{4}|\d{2})$")
+# One slash of a full date read as the digit it looks like ("08/1572026").
+_SLASH_AS_DIGIT = re.compile(r"^(\d{2})/(\d{2})[17](\d{4})$|^(\d{2})[17](\d{2})/(\d{4})$")
+_DATE_RUN = re.compile(r"^(\d{2})[/.\-:,]?(\d{2})[/.\-:,]?(\d{4}|\d{2})$")
 _MONEY = re.compile(r"^\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{2}))?$")
 _MONEY_SHORT = re.compile(r"^\$?(\d+(?:\.\d+)?)([MK])$", re.IGNORECASE)
 _CUT_SHORT = re.compile(r"\d,\s*$")  # an amount ending in its thousands separator

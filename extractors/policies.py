@@ -73,7 +73,7 @@ def _present(reader: PolicyReader, line: str, sec: Section, limits: dict[str, st
     key = reader.key(line)
     base = f"policies.{key}"
     got = reader.common(base, sec.y0, sec.y1)
-    got |= reader.limits(base, limits, sec.y0, sec.y1)
+    got |= reader.limits(base, limits, sec.y0, sec.y1, sec.kind)
     if not got:
         for p in [p for p in reader.col.fields if p.startswith(base + ".")]:
             del reader.col.fields[p]

@@ -21,6 +21,8 @@ from extractors import normalize as nz
         ("0519-26", "2026-05-19"),  # one of them lost, the other read as a hyphen
         ("02:18:27", "2027-02-18"),  # slashes read as colons
         ("0218 26", "2026-02-18"),  # split at a broken slash
+        ("09,27:2024", "2024-09-27"),  # slashes broken into a comma and a colon
+        ("08/1572026", "2026-08-15"),  # a slash read as the digit it looks like
         ("133126", None),
         ("12345", None),
     ],

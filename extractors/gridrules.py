@@ -1,0 +1,118 @@
+"""The coverage grid read from its ruled lines when OCR garbled its printed labels.
+
+Every edition of the ACORD 25 prints the same grid: the same columns left to right, the
+same lines of business top to bottom (general liability, automobile, umbrella/excess,
+workers compensation, then free rows), each with the same limit rows in the same order.
+Agency systems change widths, heights, fonts and offsets, never that order.  So when a fax
+leaves a header or a limit label unreadable, the ruled cells still say which column, which
+section and which limit a value is in.  These readings only ever fill in what the labels did
+not give, and only where the labels that were read agree with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from extractors.layout import PageLayout
+from pipeline.types import BBox
+
+# Header columns between the vertical rules crossing the header row, by edition: 2010/05 and
+# later, and the 2009/09 form, which has no SUBR WVD column.  LIMITS is one cell in the header
+# row (its label/amount rule starts below it).
+FULL = ("H_INSR", "H_TYPE", "H_ADDL", "H_SUBR", "H_POLNUM", "H_EFF", "H_EXP", "H_LIMITS")
+COLUMN_ORDERS = (FULL, tuple(c for c in FULL if c != "H_SUBR"))
+
+# Each section's limit rows, top to bottom, as the form prints them (None: a row with no
+# limit of the spec: GL's "OTHER" row, auto's spare row, umbrella's DED/RETENTION row, the
+# PER STATUTE / OTHER boxes of workers compensation).
+LIMIT_ROWS: dict[str, tuple[str | None, ...]] = {
+    "gl": ("each_occurrence", "damage_to_rented_premises", "medical_expense",
+           "personal_advertising_injury", "general_aggregate",
+           "products_completed_operations_aggregate", None),
+    "auto": ("combined_single_limit", "bodily_injury_per_person", "bodily_injury_per_accident",
+             "property_damage", None),
+    "umbrella": ("each_occurrence", "aggregate", None),
+    "wc": (None, "el_each_accident", "el_disease_each_employee", "el_disease_policy_limit"),
+}
+SECTION_ORDER = ("gl", "auto", "umbrella", "wc")
+
+
+def columns_by_rules(xs: Sequence[float], heads: dict[str, BBox], *, min_agree: int = 3
+                     ) -> dict[str, tuple[float, float]] | None:
+    """Columns named by their place between the header row's vertical rules ``xs``.
+
+    Used when the count of ruled cells is one edition's column count and the headers OCR
+    did read sit in their own cells (``min_agree`` of them, at most one elsewhere: a fax
+    read "TYPE OF INSURANCE" as "INST RAN" and took it for INSR).
+    """
+    spans = list(zip(xs, xs[1:], strict=False))
+    for order in COLUMN_ORDERS:
+        if len(spans) != len(order):
+            continue
+        agree = 0
+        for lid, (x0, _, x1, _) in heads.items():
+            if lid in order:
+                a, b = spans[order.index(lid)]
+                agree += a <= (x0 + x1) / 2 <= b
+        if agree >= min_agree and len(heads) - agree <= 1:
+            return dict(zip(order, spans, strict=True))
+    return None
+
+
+def section_columns(xs: Sequence[float]) -> dict[str, tuple[float, float]] | None:
+    """Columns of a section band from its vertical rules alone: the current edition's
+    columns with LIMITS cut in two by the rule between labels and amounts.  (Not the 2009
+    edition's: with no header read to check against, its eight cells would be the current
+    edition's nine with one rule lost.)"""
+    spans = list(zip(xs, xs[1:], strict=False))
+    if len(spans) != len(FULL) + 1:
+        return None
+    cols = dict(zip(FULL, spans, strict=False))
+    cols["H_LIMITS"] = (xs[-3], xs[-1])
+    return cols
+
+
+def limit_divider(layout: PageLayout, lim: tuple[float, float], y0: float, y1: float
+                  ) -> float | None:
+    """The vertical rule parting limit labels from their "$ amount" cells."""
+    x0, x1 = lim
+    xs = [r.x0 for r in layout.vrules
+          if x0 + 20 < r.x0 < x1 - 20 and r.y0 <= y0 + 10 and r.y1 >= y1 - 10]
+    return min(xs) if xs else None
+
+
+def limit_rows(layout: PageLayout, lim: tuple[float, float], y0: float, y1: float
+               ) -> list[tuple[float, float]]:
+    """The ruled rows of the limits column between y0 and y1 (the band's own edges count)."""
+    x0, x1 = lim
+    ys = sorted(r.y0 for r in layout.hrules
+                if min(r.x1, x1) - max(r.x0, x0) > 0.6 * (x1 - x0) and y0 + 8 < r.y0 < y1 - 8)
+    cuts = [y0]
+    for y in ys:
+        if y - cuts[-1] > 12:
+            cuts.append(y)
+    if y1 - cuts[-1] <= 12:
+        cuts.pop()
+    cuts.append(y1)
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
+def kinds_by_form_order(kinds: list[str], rows: list[int]) -> list[str]:
+    """Name the bands whose labels were too garbled to vote ("other") by the form's order
+    and their count of limit rows: after AUTO, a band of three limit rows is UMBRELLA, of
+    four WC.  ``kinds`` are the voted kinds of consecutive bands, ``rows`` their limit rows.
+    A band keeps "other" unless exactly one kind fits between its neighbours."""
+    out = list(kinds)
+    last = -1
+    for i, kind in enumerate(out):
+        if kind in SECTION_ORDER:
+            last = max(last, SECTION_ORDER.index(kind))
+            continue
+        later = [SECTION_ORDER.index(k) for k in out[i + 1:] if k in SECTION_ORDER]
+        nxt = min(later, default=len(SECTION_ORDER))
+        fits = [SECTION_ORDER[k] for k in range(last + 1, nxt)
+                if len(LIMIT_ROWS[SECTION_ORDER[k]]) == rows[i]]
+        if len(fits) == 1 and rows[i] >= 3:
+            out[i] = fits[0]
+            last = SECTION_ORDER.index(fits[0])
+    return out

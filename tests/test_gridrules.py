@@ -1,0 +1,157 @@
+"""The coverage grid read from its ruled lines where a fax garbled the printed labels."""
+
+import numpy as np
+
+from extractors.coverages import GL_LIMITS, MONEY_CHARS, PolicyReader
+from extractors.fields import Collector
+from extractors.grid import find_grid, find_sections
+from extractors.gridrules import columns_by_rules, kinds_by_form_order, limit_rows
+from extractors.header import read_header
+from extractors.layout import build_layout
+from extractors.skeleton import find_skeleton
+from pipeline.types import PageContent, Rule, Word
+
+XS = [100, 200, 730, 830, 910, 1320, 1520, 1670, 2450]  # the header row's vertical rules
+
+
+def _w(text: str, x: int, y: int, h: int = 26, char: int = 18, conf: float = 0.95) -> Word:
+    return Word(text, (x, y, x + char * len(text), y + h), conf, 1)
+
+
+def test_columns_named_by_their_place_between_the_rules():
+    # A fax read "TYPE OF INSURANCE" as "INST RAN", taken for INSR: one header out of its
+    # cell, six in theirs.
+    heads = {"H_INSR": (450, 1330, 560, 1360), "H_ADDL": (745, 1310, 810, 1370),
+             "H_SUBR": (838, 1310, 900, 1370), "H_POLNUM": (1050, 1310, 1160, 1370),
+             "H_EXP": (1525, 1310, 1640, 1340), "H_LIMITS": (1929, 1330, 2010, 1360)}
+    cols = columns_by_rules(XS, heads)
+    assert cols is not None
+    assert cols["H_INSR"] == (100, 200) and cols["H_TYPE"] == (200, 730)
+    assert cols["H_EFF"] == (1320, 1520) and cols["H_LIMITS"] == (1670, 2450)
+    # Two headers out of place: the rules are not the form's columns after all.
+    heads["H_EXP"] = (1050, 1310, 1160, 1370)
+    assert columns_by_rules(XS, heads) is None
+    # A rule lost: seven cells are the 2009 edition's only if the headers agree.
+    del heads["H_EXP"]
+    assert columns_by_rules([x for x in XS if x != 830], heads) is None
+
+
+def test_unvoted_bands_are_named_by_the_forms_order_and_their_limit_rows():
+    kinds = ["gl", "auto", "other", "other", "other", "other"]
+    assert kinds_by_form_order(kinds, [7, 5, 3, 4, 1, 1]) == [
+        "gl", "auto", "umbrella", "wc", "other", "other"]
+    # Nothing fits after WORKERS COMPENSATION: three free rows stay free rows.
+    assert kinds_by_form_order(["gl", "wc", "other"], [7, 4, 3]) == ["gl", "wc", "other"]
+    # A band whose row count fits no section between its neighbours keeps "other".
+    assert kinds_by_form_order(["gl", "other", "wc"], [7, 2, 4]) == ["gl", "other", "wc"]
+
+
+ROW = 50
+GL_TOP = 1460
+
+
+def _garbled_gl_page(labels: dict[int, str]) -> PageContent:
+    """The header row read, then a GL section of seven ruled limit rows whose labels are
+    garbled except those in ``labels`` (row -> text); an amount typed in rows 0-5."""
+    w = _w
+    words = [
+        w("COVERAGES", 110, 1200),
+        w("INSR", 112, 1310, char=16), w("LTR", 118, 1345, char=16),
+        w("TYPE", 350, 1330), w("OF", 440, 1330), w("INSURANCE", 490, 1330),
+        w("ADDL", 745, 1310, char=16), w("INSD", 745, 1345, char=16),
+        w("SUBR", 838, 1310, char=15), w("WVD", 842, 1345, char=15),
+        w("POLICY", 1050, 1310), w("NUMBER", 1048, 1345),
+        w("POLICY", 1335, 1310, char=14), w("EFF", 1435, 1310, char=14),
+        w("POLICY", 1525, 1310, char=12), w("EXP", 1605, 1310, char=12),
+        w("LIMITS", 1929, 1330, char=12),
+        w("COMMERCIAL", 250, GL_TOP + 12), w("GENERAL", 450, GL_TOP + 12),
+        w("LIABILITY", 590, GL_TOP + 12), w("GL7731", 950, GL_TOP + 12, char=14),
+        w("02/21/2024", 1330, GL_TOP + 12, char=14), w("02/21/2025", 1530, GL_TOP + 12, char=12),
+    ]
+    amounts = ["1,000,000", "300,000", "10,000", "1,000,000", "2,000,000", "2,000,000"]
+    garbled = ["LACH", "DAN AGS", "NED TAP", "TRSONAT", "GENE RA", "PRODLCT"]
+    for i, amount in enumerate(amounts):
+        y = GL_TOP + i * ROW + 12
+        words.append(w(labels.get(i, garbled[i]), 1690, y, char=14))
+        words.append(w(amount, 2200, y, char=16))
+    rules = [Rule(100, 1300, 2450, 1300), Rule(100, 1380, 2450, 1380),
+             Rule(100, GL_TOP, 2450, GL_TOP), Rule(100, GL_TOP + 7 * ROW, 2450, GL_TOP + 7 * ROW)]
+    rules += [Rule(1670, GL_TOP + i * ROW, 2450, GL_TOP + i * ROW) for i in range(1, 7)]
+    rules += [Rule(x, 1300, x, GL_TOP + 7 * ROW) for x in XS]
+    rules.append(Rule(2100, GL_TOP, 2100, GL_TOP + 7 * ROW))  # labels | amounts
+    return PageContent(number=1, width=2550, height=3300, words=words, source="ocr", rules=rules)
+
+
+def _gl_limits(page: PageContent) -> tuple[dict, Collector]:
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    assert grid is not None
+    col = Collector(page=1)
+    PolicyReader(layout, grid, col).limits("policies.gl", GL_LIMITS, GL_TOP, GL_TOP + 7 * ROW,
+                                           "gl")
+    return {p.rsplit(".", 1)[1]: f for p, f in col.fields.items()}, col
+
+
+def test_limits_whose_labels_are_garbled_are_named_by_their_row():
+    got, _ = _gl_limits(_garbled_gl_page({0: "EACH OCCURRENCE"}))
+    assert {k: f.value for k, f in got.items()} == {
+        "each_occurrence": 1000000, "damage_to_rented_premises": 300000,
+        "medical_expense": 10000, "personal_advertising_injury": 1000000,
+        "general_aggregate": 2000000, "products_completed_operations_aggregate": 2000000}
+    assert got["each_occurrence"].confidence > got["medical_expense"].confidence
+    assert "label unread" in got["medical_expense"].notes[0]
+
+
+def test_no_limit_is_named_by_its_row_when_a_read_label_is_elsewhere():
+    # "MED EXP" read in the second row: these rows are not the form's order.
+    got, _ = _gl_limits(_garbled_gl_page({1: "MED EXP"}))
+    assert set(got) == {"medical_expense"}
+
+
+def test_an_unread_amount_in_a_named_row_is_read_again():
+    page = _garbled_gl_page({0: "EACH OCCURRENCE"})
+    page.words = [x for x in page.words if x.text != "10,000"]
+    page.image = np.full((page.height, page.width), 255, np.uint8)
+    page.image[GL_TOP + 2 * ROW + 12:GL_TOP + 2 * ROW + 36, 2200:2340] = 0  # its ink
+    got, col = _gl_limits(page)
+    assert "medical_expense" not in got
+    [reread] = [r for r in col.rereads if r.charset == MONEY_CHARS]
+    x0, y0, x1, y1 = reread.bbox
+    assert x0 >= 2090 and (y0, y1) == (GL_TOP + 2 * ROW, GL_TOP + 3 * ROW)
+
+
+def test_limit_rows_are_the_ruled_rows_of_the_limits_column():
+    layout = build_layout(_garbled_gl_page({}))
+    rows = limit_rows(layout, (1670, 2450), GL_TOP, GL_TOP + 7 * ROW)
+    assert len(rows) == 7 and rows[0] == (GL_TOP, GL_TOP + ROW)
+
+
+def test_a_grid_whose_headers_are_all_unreadable_is_found_by_its_rules():
+    # A light fax of a 6-point serif: no header word read, and the rule between the
+    # disclaimer and the header row lost; the first section band has the grid's nine cells.
+    page = _garbled_gl_page({})
+    page.words = [x for x in page.words if x.y0 < 1300 or x.y0 >= GL_TOP]
+    page.rules = [r for r in page.rules if not (r.horizontal and r.y0 == 1380)]
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    assert grid is not None
+    assert grid.cols["H_POLNUM"] == (910, 1320) and grid.cols["H_LIMITS"] == (1670, 2450)
+    assert grid.top == GL_TOP
+    assert [s.kind for s in find_sections(layout, grid)] == ["gl"]
+
+
+def test_the_certificate_date_right_of_the_title_when_its_label_is_unread():
+    words = [_w("CERTIFICATE", 660, 330, h=46, char=30), _w("OF", 1010, 330, h=46, char=30),
+             _w("LIABILITY", 1090, 330, h=46, char=30), _w("INSURANCE", 1370, 330, h=46, char=30),
+             _w("DATE", 2000, 300, conf=0.2), _w("OM", 2090, 300, conf=0.2),
+             _w("09,27:2024", 2050, 350),
+             _w("JUL-20-2026", 100, 10),  # the fax header line: when it was sent
+             _w("PRODUCER", 60, 700), _w("COVERAGES", 60, 1300)]
+    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr")
+    layout = build_layout(page)
+    sk = find_skeleton(layout)
+    assert sk.date is None
+    col = Collector(page=1)
+    read_header(layout, sk, col)
+    assert col.fields["certificate_date"].value == "2024-09-27"
+    assert col.fields["certificate_date"].confidence < 0.8  # a guess by place
