@@ -46,16 +46,19 @@ def _found_box(layout: PageLayout, label: LabelHit) -> CheckBox | None:
     first_line = [w for w in label.words if w.y0 < label.y0 + 0.6 * h]
     y0 = min(w.y0 for w in first_line)
     y1 = max(w.y1 for w in label.words)
-    best = None
+    cy = (y0 + max(w.y1 for w in first_line)) / 2
+    cands = []
     for b in layout.page.boxes:
         bx0, by0, bx1, by1 = b.bbox
         if not (label.x0 - 2.5 * h <= bx1 <= label.x0 + 0.3 * h):
             continue
         if by1 < y0 - 0.5 * h or by0 > y1 + 0.5 * h:
             continue
-        if best is None or bx1 > best.bbox[2]:
-            best = b
-    return best
+        cands.append(b)
+    # The box level with the label's first line: on a coarse scan the next option's box,
+    # a row down, is within half a line of a two-line label's bottom too.
+    return min(cands, key=lambda b: (abs((b.bbox[1] + b.bbox[3]) / 2 - cy), -b.bbox[2]),
+               default=None)
 
 
 def _box_region(label: LabelHit) -> BBox:
@@ -93,6 +96,16 @@ def box_ink(image: np.ndarray, region: BBox) -> tuple[float, BBox] | None:
     return share, (x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh)
 
 
+def judge_box(box: CheckBox) -> tuple[bool, float]:
+    """(checked, confidence) of a check box the pipeline found, from the ink inside it."""
+    # Empty boxes measure 0-3 % inside (noise); an X or check mark 30 % and more.
+    if box.fill >= 0.2:
+        return True, 0.99
+    if box.fill <= 0.06:
+        return False, 0.99
+    return box.fill >= 0.12, 0.5
+
+
 def is_checked(layout: PageLayout, label: LabelHit) -> tuple[bool, float, BBox, list[Word]]:
     """(checked, confidence, box, words) for the option whose label is ``label``."""
     tok = _mark_token(layout, label)
@@ -104,12 +117,8 @@ def is_checked(layout: PageLayout, label: LabelHit) -> tuple[bool, float, BBox, 
         return False, 1.0, _box_region(label), []
     box = _found_box(layout, label)
     if box is not None:
-        # Empty boxes measure 0-3 % inside (noise); an X or check mark 30 % and more.
-        if box.fill >= 0.2:
-            return True, 0.99, box.bbox, [tok] if tok else []
-        if box.fill <= 0.06:
-            return False, 0.99, box.bbox, []
-        return box.fill >= 0.12, 0.5, box.bbox, []
+        val, conf = judge_box(box)
+        return val, conf, box.bbox, [tok] if tok and val else []
     found = box_ink(page.image, _box_region(label))
     if found is not None:
         share, bbox = found

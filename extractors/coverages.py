@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from extractors import normalize as nz
-from extractors.checkbox import is_checked
+from extractors.checkbox import is_checked, judge_box
 from extractors.fields import (
     INK_GRAY,
     Collector,
@@ -16,8 +16,8 @@ from extractors.fields import (
     same_row,
     text_lines,
 )
-from extractors.grid import Grid, hits_between
-from extractors.gridrules import LIMIT_ROWS, limit_divider, limit_rows
+from extractors.grid import Grid, Section, hits_between
+from extractors.gridrules import LIMIT_ROWS, limit_divider, limit_rows, option_slots
 from extractors.layout import LabelHit, PageLayout
 from pipeline.record import policy_key
 from pipeline.reread import INSET
@@ -105,6 +105,8 @@ def _printed_sign_end(layout: PageLayout, cell: BBox, h: float) -> float:
     return fallback
 
 
+SLOT_EDITS = 99  # a LabelHit standing for a check box whose label OCR garbled
+
 # What a date or an amount cell can hold, for reading it alone (pipeline.reread).
 DATE_CHARS = "0123456789/"
 MONEY_CHARS = "0123456789$,."
@@ -116,6 +118,8 @@ class PolicyReader:
         self.grid = grid
         self.col = col
         self.counts: dict[str, int] = {}
+        self.section: Section | None = None
+        self._slots: dict[str, LabelHit] | None = None
 
     def _unread_beside(self, path: str, words: list[Word], colname: str) -> None:
         """Whole-page OCR can drop the start of a word it reads ("CA-5824572-65" read as
@@ -316,14 +320,41 @@ class PolicyReader:
         if cell_has_ink(self.layout, amount):
             self.col.rereads.append(Reread(self.layout.page.number, amount, MONEY_CHARS))
 
+    def enter(self, section: Section) -> None:
+        """The section about to be read (its option boxes are found by their place)."""
+        self.section = section
+        self._slots = None
+
+    def option_hits(self, lid: str, y0: float, y1: float, col: str = "H_TYPE"
+                    ) -> list[LabelHit]:
+        """Where option ``lid`` is printed: its label as read, else (a garbled label in the
+        TYPE column) the words beside the box in its place in the form."""
+        x0, x1 = self.grid.cols.get(col, (0, self.layout.page.width))
+        hits = [h for h in hits_between(self.layout, lid, y0, y1) if x0 - 5 <= h.cx <= x1 + 5]
+        sec = self.section
+        if hits or col != "H_TYPE" or sec is None or self.layout.page.source != "ocr":
+            return hits
+        if self._slots is None:
+            self._slots = option_slots(self.layout, sec.kind, (x0, sec.y0, x1, sec.y1))
+        box = self._slots.get(lid)
+        if box is None or not y0 <= (box.bbox[1] + box.bbox[3]) / 2 <= y1:
+            return []
+        # The box stands for its label: where the option is printed, with no words read.
+        return [LabelHit(lid, (Word("", box.bbox, 1.0, self.layout.page.number),),
+                         edits=SLOT_EDITS, alone=False)]
+
     def checked(self, lid: str, y0: float, y1: float, *, col: str = "H_TYPE"
                 ) -> tuple[bool, float, LabelHit | None]:
         """Is the box of option ``lid`` (printed in column ``col``) checked?"""
-        x0, x1 = self.grid.cols.get(col, (0, self.layout.page.width))
-        hits = [h for h in hits_between(self.layout, lid, y0, y1)
-                if x0 - 5 <= h.cx <= x1 + 5]
+        hits = self.option_hits(lid, y0, y1, col)
         if not hits:
             return False, 0.0, None
+        if hits[0].edits == SLOT_EDITS:
+            # Named by its place, its label unread: as sure as its ink, a little less.
+            box = self._slots[lid] if self._slots else None
+            assert box is not None
+            val, conf = judge_box(box)
+            return val, conf * 0.9, hits[0]
         val, conf, _, _ = is_checked(self.layout, hits[0])
         return val, conf, hits[0]
 
@@ -333,9 +364,7 @@ class PolicyReader:
         x0, x1 = self.grid.cols.get("H_TYPE", (0, 0))
         # Only the label each option is read from can claim a box: a second "OWNED" hit is
         # the tail of "NON-OWNED" whose "NON-" OCR lost, and its box is not OWNED's.
-        hits = [found[0] for lid in options
-                if (found := [h for h in hits_between(self.layout, lid, y0, y1)
-                              if x0 - 5 <= h.cx <= x1 + 5])]
+        hits = [found[0] for lid in options if (found := self.option_hits(lid, y0, y1))]
         orphan = False
         for b in self.layout.page.boxes:
             bx0, by0, bx1, by1 = b.bbox
@@ -343,7 +372,8 @@ class PolicyReader:
                 continue
             bh = by1 - by0
             # The label starts beside the box: its first line level with it.
-            claimed = any(bx1 - 5 <= h.x0 <= bx1 + 3 * bh and by0 - 0.6 * bh <= h.y0 <= by1
+            claimed = any(h.bbox == b.bbox or  # a box standing for its garbled label
+                          bx1 - 5 <= h.x0 <= bx1 + 3 * bh and by0 - 0.6 * bh <= h.y0 <= by1
                           for h in hits)
             if claimed:
                 continue

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from extractors.layout import PageLayout
-from pipeline.types import BBox
+from extractors.layout import LabelHit, PageLayout
+from pipeline.types import BBox, CheckBox
 
 # Header columns between the vertical rules crossing the header row, by edition: 2010/05 and
 # later, and the 2009/09 form, which has no SUBR WVD column.  LIMITS is one cell in the header
@@ -116,3 +116,60 @@ def kinds_by_form_order(kinds: list[str], rows: list[int]) -> list[str]:
             out[i] = fits[0]
             last = SECTION_ORDER.index(fits[0])
     return out
+
+
+# Each section's check boxes in the TYPE OF INSURANCE column, row by row, left to right, as
+# the current edition prints them (their option labels' ids).
+BOX_ROWS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "gl": (("GL",), ("CLAIMS_MADE", "OCCUR"), ("OPT_POLICY", "OPT_PROJECT", "OPT_LOC"),
+           ("GL_OTHER",)),
+    "auto": (("ANY_AUTO",), ("OWNED_AUTOS", "SCHEDULED_AUTOS"),
+             ("HIRED_AUTOS", "NON_OWNED_AUTOS")),
+    "umbrella": (("UMBRELLA", "OCCUR"), ("EXCESS", "CLAIMS_MADE"), ("DED", "RETENTION")),
+}
+
+
+def _cy(b: CheckBox) -> float:
+    return (b.bbox[1] + b.bbox[3]) / 2
+
+
+def box_rows(boxes: list[CheckBox]) -> list[list[CheckBox]]:
+    """Boxes in rows (centres level within half a box), top to bottom, left to right."""
+    rows: list[list[CheckBox]] = []
+    for b in sorted(boxes, key=_cy):
+        h = b.bbox[3] - b.bbox[1]
+        if rows and abs(_cy(rows[-1][0]) - _cy(b)) < 0.5 * h:
+            rows[-1].append(b)
+        else:
+            rows.append([b])
+    return [sorted(r, key=lambda b: b.bbox[0]) for r in rows]
+
+
+def _beside(box: CheckBox, hit: LabelHit) -> bool:
+    """The label starts just right of the box, its first line level with it."""
+    h = hit.height
+    bx0, by0, bx1, by1 = box.bbox
+    return hit.x0 - 2.5 * h <= bx1 <= hit.x0 + 0.3 * h and by0 - 0.6 * h <= hit.y0 <= by1
+
+
+def option_slots(layout: PageLayout, kind: str, cell: BBox) -> dict[str, CheckBox]:
+    """The option boxes of a section's TYPE column (``cell``) by their place in the form,
+    for options whose labels OCR garbled past matching ("(x(UR" for OCCUR).  Empty unless
+    the boxes make exactly the form's rows and every option label that was read is beside
+    its own box."""
+    template = BOX_ROWS.get(kind)
+    if template is None:
+        return {}
+    x0, y0, x1, y1 = cell
+    boxes = [b for b in layout.page.boxes
+             if x0 <= b.bbox[0] and b.bbox[2] <= x1 and y0 <= _cy(b) <= y1]
+    rows = box_rows(boxes)
+    if [len(r) for r in rows] != [len(t) for t in template]:
+        return {}
+    slots = {lid: b for row, lids in zip(rows, template, strict=True)
+             for b, lid in zip(row, lids, strict=True)}
+    for lid, b in slots.items():
+        hits = [h for h in layout.all(lid) if y0 <= h.cy <= y1 and x0 - 5 <= h.cx <= x1 + 5]
+        if hits and not any(_beside(b, h) for h in hits):
+            return {}
+    return slots

@@ -26,6 +26,7 @@ def read_coverages(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         return
     reader = PolicyReader(layout, grid, col)
     for sec in find_sections(layout, grid):
+        reader.enter(sec)
         before = set(col.fields)
         if sec.kind == "gl":
             _gl(reader, sec)

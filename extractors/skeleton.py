@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz
+
 from extractors.layout import LabelHit, PageLayout
+from extractors.patterns import norm
 
 LETTERS = "ABCDEF"
 RIGHT_LABELS = ("CONTACT", "PHONE", "EMAIL", "INSURERS_HEADER", "INSURER_A", "INSURER_B")
@@ -39,6 +42,33 @@ def snap_left(layout: PageLayout, x: float) -> float:
     return max(near) if near else x - 10
 
 
+def _producer_by_place(layout: PageLayout, sk: Skeleton) -> LabelHit | None:
+    """PRODUCER garbled past matching ("ROM CTR"): the box title is the short first line
+    at the top left of the box, level with the first label of the contact column."""
+    assert sk.split_x is not None and sk.insured is not None
+    firsts = [h for lid in ("CONTACT", "PHONE") if (h := sk.right.get(lid)) is not None]
+    if not firsts:
+        return None
+    first = min(firsts, key=lambda h: h.y0)
+    h = first.height
+    # The title sits in the box's top left corner, at most a line above CONTACT NAME's
+    # row, which is the row above PHONE.
+    if first.id == "PHONE":
+        y0, y1 = first.y0 - 5 * h, first.y0 - 0.5 * h
+    else:
+        y0, y1 = first.y0 - 2.5 * h, first.y1 + 0.5 * h
+    for row in layout.rows:
+        words = [w for w in row if w.x1 < sk.split_x and y0 <= w.cy <= y1]
+        # At the box's left edge, like INSURED below it (a garbled title may lose its "P").
+        if not words or abs(min(w.x0 for w in words) - sk.insured.x0) > 4 * h:
+            continue
+        text = "".join(w.text for w in words)
+        if len(words) <= 2 and 3 <= len(text) <= 12 and text.isupper() or \
+                fuzz.ratio(norm(text), "producer") >= 55:
+            return LabelHit("PRODUCER", tuple(sorted(words, key=lambda w: w.x0)), edits=99)
+    return None
+
+
 def find_skeleton(layout: PageLayout) -> Skeleton:
     sk = Skeleton()
     page = layout.page
@@ -62,11 +92,17 @@ def find_skeleton(layout: PageLayout) -> Skeleton:
     dates = layout.anchors("DATE", -1, sk.producer.y0 if sk.producer else page.height / 3)
     sk.date = dates[0] if dates else layout.first("DATE")
     if sk.split_x is not None:
-        for lid in ("CONTACT", "PHONE", "FAX", "EMAIL", "INSURERS_HEADER"):
+        for lid in ("PHONE", "CONTACT", "FAX", "EMAIL", "INSURERS_HEADER"):
             hits = [h for h in layout.all(lid)
                     if h.x0 >= sk.split_x - 10 and top <= h.cy <= sk.top_end]
+            if lid == "CONTACT" and "PHONE" in sk.right:
+                # The row above PHONE: "CONTRACT" in the disclaimer is no contact label.
+                ph = sk.right["PHONE"]
+                hits = [h for h in hits if ph.y0 - 3.5 * ph.height <= h.cy <= ph.y0]
             if hits:
                 sk.right[lid] = hits[0]
+        if sk.producer is None and sk.insured is not None:
+            sk.producer = _producer_by_place(layout, sk)
         # Fuzzy look-alikes abound here ("(AIC," for NAIC, "INSURER(S)" for INSURER A):
         # the closest spelling wins, then the highest.
         naic = [h for h in layout.all("NAIC") if h.x0 >= sk.split_x and top <= h.cy <= sk.top_end]

@@ -4,12 +4,12 @@ import numpy as np
 
 from extractors.coverages import GL_LIMITS, MONEY_CHARS, PolicyReader
 from extractors.fields import Collector
-from extractors.grid import find_grid, find_sections
+from extractors.grid import Section, find_grid, find_sections
 from extractors.gridrules import columns_by_rules, kinds_by_form_order, limit_rows
 from extractors.header import read_header
 from extractors.layout import build_layout
 from extractors.skeleton import find_skeleton
-from pipeline.types import PageContent, Rule, Word
+from pipeline.types import CheckBox, PageContent, Rule, Word
 
 XS = [100, 200, 730, 830, 910, 1320, 1520, 1670, 2450]  # the header row's vertical rules
 
@@ -155,3 +155,64 @@ def test_the_certificate_date_right_of_the_title_when_its_label_is_unread():
     read_header(layout, sk, col)
     assert col.fields["certificate_date"].value == "2024-09-27"
     assert col.fields["certificate_date"].confidence < 0.8  # a guess by place
+
+
+def _boxes_page(ocr_labels: dict[str, str]) -> PageContent:
+    """The GL section of _garbled_gl_page with its seven check boxes: COMMERCIAL GENERAL
+    LIABILITY and OCCUR and POLICY checked; option labels as ``ocr_labels`` says."""
+    page = _garbled_gl_page({0: "EACH OCCURRENCE"})
+    page.words = [x for x in page.words if x.text not in ("COMMERCIAL", "GENERAL", "LIABILITY")]
+    rows = [(0, [(210, 0.5, "GL")]), (1, [(240, 0.0, "CLAIMS_MADE"), (470, 0.45, "OCCUR")]),
+            (5, [(210, 0.5, "OPT_POLICY"), (370, 0.0, "OPT_PROJECT"), (540, 0.0, "OPT_LOC")]),
+            (6, [(210, 0.0, "GL_OTHER")])]
+    for row, boxes in rows:
+        y = GL_TOP + row * ROW + 9
+        for x, fill, lid in boxes:
+            page.boxes.append(CheckBox((x, y, x + 32, y + 32), fill))
+            page.words.append(_w(ocr_labels.get(lid, "(x(UR"), x + 40, y + 3, char=15))
+    return page
+
+
+def _gl_checks(page: PageContent) -> dict[str, tuple[bool, float]]:
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    reader = PolicyReader(layout, grid, Collector(page=1))
+    sec = Section("gl", GL_TOP, GL_TOP + 7 * ROW, None)
+    reader.enter(sec)
+    out = {}
+    for lid in ("CLAIMS_MADE", "OCCUR", "OPT_POLICY", "OPT_PROJECT", "OPT_LOC"):
+        val, conf, hit = reader.checked(lid, sec.y0, sec.y1)
+        if hit is not None:
+            out[lid] = (val, conf)
+    return out
+
+
+def test_option_boxes_whose_labels_are_garbled_are_named_by_their_place():
+    got = _gl_checks(_boxes_page({}))
+    assert {k: v for k, (v, _) in got.items()} == {
+        "CLAIMS_MADE": False, "OCCUR": True, "OPT_POLICY": True, "OPT_PROJECT": False,
+        "OPT_LOC": False}
+    assert all(c < 0.99 for _, c in got.values())  # less sure than a read label
+
+
+def test_no_option_is_named_by_its_place_when_a_read_label_is_beside_another_box():
+    # "OCCUR" read beside the first box of the second row: not the form's order.
+    page = _boxes_page({"CLAIMS_MADE": "OCCUR"})
+    got = _gl_checks(page)
+    assert set(got) == {"OCCUR"}  # only the label as read; no box by place
+
+
+def test_a_labels_box_is_the_one_level_with_its_first_line():
+    # A 150-dpi scan: the next option's box, a row down, lies within half a line of the
+    # label's bottom too, and ANY AUTO was read checked by OWNED AUTOS ONLY's mark.
+    from extractors.checkbox import is_checked
+
+    words = [_w("ANY", 272, 1715, h=34), _w("AUTO", 340, 1715, h=34)]
+    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr",
+                       boxes=[CheckBox((239, 1763, 271, 1795), 0.58),
+                              CheckBox((239, 1714, 271, 1746), 0.0)])
+    page.image = np.full((3300, 2550), 255, np.uint8)
+    layout = build_layout(page)
+    [hit] = layout.all("ANY_AUTO")
+    val, _, box, _ = is_checked(layout, hit)
+    assert not val and box == (239, 1714, 271, 1746)
