@@ -10,6 +10,7 @@ from rapidfuzz import fuzz
 from extractors.fields import union_bbox
 from extractors.gridrules import (
     columns_by_rules,
+    headers_agree,
     kinds_by_form_order,
     limit_rows,
     section_columns,
@@ -204,6 +205,14 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
         # The ruled cells of the header row, named by the form's column order, when the
         # headers OCR read agree with that order (a fax garbles some of them).
         ruled = columns_by_rules(_vrule_xs(layout, band[0] + 3, band[1] - 3), heads)
+        if ruled is None:
+            # The header row's own rules broken (a fax): those of the first section below.
+            below = [r.y0 for r in layout.hrules if r.x1 - r.x0 > 0.5 * page.width
+                     and header_bottom + 3 * layout.char_height < r.y0]
+            if below:
+                ruled = section_columns(_vrule_xs(layout, header_bottom + 5, min(below) - 5))
+                if ruled is not None and not headers_agree(ruled, heads):
+                    ruled = None
         if ruled is not None:
             return Grid(cols=ruled, top=header_bottom,
                         bottom=_rules_end(layout, ruled, header_bottom, bottom))

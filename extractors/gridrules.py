@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from extractors.layout import LabelHit, PageLayout
 from pipeline.types import BBox, CheckBox
 
-# Header columns between the vertical rules crossing the header row, by edition: 2010/05 and
-# later, and the 2009/09 form, which has no SUBR WVD column.  LIMITS is one cell in the header
-# row (its label/amount rule starts below it).
+# Header columns between the vertical rules crossing the header row (LIMITS is one cell in
+# the header row; its label/amount rule starts below it).  Only the current editions' eight:
+# the 2009/09 form's seven (no SUBR WVD) are also the eight with one rule lost, and named
+# by the older order they shifted a fax's flags into the wrong columns, accepted.
 FULL = ("H_INSR", "H_TYPE", "H_ADDL", "H_SUBR", "H_POLNUM", "H_EFF", "H_EXP", "H_LIMITS")
-COLUMN_ORDERS = (FULL, tuple(c for c in FULL if c != "H_SUBR"))
+COLUMN_ORDERS = (FULL,)
 
 # Each section's limit rows, top to bottom, as the form prints them (None: a row with no
 # limit of the spec: GL's "OTHER" row, auto's spare row, umbrella's DED/RETENTION row, the
@@ -47,23 +48,27 @@ def columns_by_rules(xs: Sequence[float], heads: dict[str, BBox], *, min_agree: 
     """
     spans = list(zip(xs, xs[1:], strict=False))
     for order in COLUMN_ORDERS:
-        if len(spans) != len(order):
-            continue
-        agree = 0
-        for lid, (x0, _, x1, _) in heads.items():
-            if lid in order:
-                a, b = spans[order.index(lid)]
-                agree += a <= (x0 + x1) / 2 <= b
-        if agree >= min_agree and len(heads) - agree <= 1:
-            return dict(zip(order, spans, strict=True))
+        if len(spans) == len(order):
+            cols = dict(zip(order, spans, strict=True))
+            if headers_agree(cols, heads, min_agree):
+                return cols
     return None
+
+
+def headers_agree(cols: dict[str, tuple[float, float]], heads: dict[str, BBox],
+                  min_agree: int = 3) -> bool:
+    """At least ``min_agree`` of the headers read sit in their columns, at most one not."""
+    agree = 0
+    for lid, (x0, _, x1, _) in heads.items():
+        if lid in cols:
+            a, b = cols[lid]
+            agree += a <= (x0 + x1) / 2 <= b
+    return agree >= min_agree and len(heads) - agree <= 1
 
 
 def section_columns(xs: Sequence[float]) -> dict[str, tuple[float, float]] | None:
     """Columns of a section band from its vertical rules alone: the current edition's
-    columns with LIMITS cut in two by the rule between labels and amounts.  (Not the 2009
-    edition's: with no header read to check against, its eight cells would be the current
-    edition's nine with one rule lost.)"""
+    columns with LIMITS cut in two by the rule between labels and amounts."""
     spans = list(zip(xs, xs[1:], strict=False))
     if len(spans) != len(FULL) + 1:
         return None

@@ -31,9 +31,10 @@ def test_columns_named_by_their_place_between_the_rules():
     # Two headers out of place: the rules are not the form's columns after all.
     heads["H_EXP"] = (1050, 1310, 1160, 1370)
     assert columns_by_rules(XS, heads) is None
-    # A rule lost: seven cells are the 2009 edition's only if the headers agree.
-    del heads["H_EXP"]
-    assert columns_by_rules([x for x in XS if x != 830], heads) is None
+    # A rule lost (SUBR | POLICY NUMBER): seven cells are no edition's columns here; named
+    # as the 2009 form's (no SUBR WVD) they shifted a fax's flags into the wrong columns.
+    heads["H_EXP"] = (1525, 1310, 1640, 1340)
+    assert columns_by_rules([x for x in XS if x != 910], heads) is None
 
 
 def test_unvoted_bands_are_named_by_the_forms_order_and_their_limit_rows():
@@ -216,3 +217,21 @@ def test_a_labels_box_is_the_one_level_with_its_first_line():
     [hit] = layout.all("ANY_AUTO")
     val, _, box, _ = is_checked(layout, hit)
     assert not val and box == (239, 1714, 271, 1746)
+
+
+def test_columns_from_the_first_sections_rules_when_the_header_rows_are_lost():
+    # A fax lost the header row's vertical rules, and "SUBR" read "lsusrl" ran into "ADDL":
+    # by the header words alone ADDL was two columns wide and SUBR WVD was lost.
+    page = _garbled_gl_page({0: "EACH OCCURRENCE"})
+    garble = {"SUBR": "lsusrl", "WVD": "WWD"}
+    page.words = [Word(garble.get(x.text, x.text), (x.x0, x.y0 + 80, x.x1, x.y1 + 80)
+                       if 1300 <= x.y0 < 1380 else x.bbox, x.conf, 1) for x in page.words]
+    page.words = [Word(x.text, (x.x0 - 20, x.y0, x.x1, x.y1), x.conf, 1)
+                  if x.text == "lsusrl" else x for x in page.words]
+    page.rules = [r for r in page.rules if r.horizontal and r.y0 != 1300] + [
+        Rule(r.x0, GL_TOP, r.x1, r.y1) for r in page.rules if not r.horizontal]
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    assert grid is not None
+    assert grid.cols["H_ADDL"] == (730, 830) and grid.cols["H_SUBR"] == (830, 910)
+    assert grid.cols["H_POLNUM"] == (910, 1320)
