@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from extractors.fields import join_words
 from extractors.layout import group_rows
 from extractors.normalize import parse_flag, parse_insurer_letter, parser_for
+from pipeline import tesseract
 from pipeline.record import field_family
 from pipeline.reread import binarize, read_crops
 from pipeline.types import Extraction, FieldValue, PageContent
@@ -65,17 +65,36 @@ def second_read(pages: list[PageContent], *extractions: Extraction, timeout: flo
         crop = page.image[max(0, y0 - PAD_Y):min(h, y1 + PAD_Y),
                           max(0, x0 - pad_x):min(w, x1 + pad_x)]
         if crop.size:
-            todo.append((f, parser, binarize(crop)))
+            # A fax page is black and white already, softened, and read by the standard
+            # model: thresholded again its thin strokes break (pipeline/reread.py).
+            model = tesseract.STANDARD if page.bilevel else tesseract.FAST
+            todo.append((f, parser, crop if page.bilevel else binarize(crop), model))
     if not todo:
         return 0
-    found = read_crops([c for _, _, c in todo], timeout=timeout)
-    for (f, parser, _), words in zip(todo, found, strict=True):
-        text = " ".join(join_words(row) for row in group_rows(words))
-        value, fit = parser(text)
-        if value is not None and value == f.value:
-            # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof.
-            f.confidence = round(max(f.confidence, AGREED_CONFIDENCE * fit), 4)
-            f.notes.append(AGREED_NOTE)
-        else:
-            f.notes.append(f"a second read gave {text!r}")
+    for model in {m for *_, m in todo}:
+        mine = [t for t in todo if t[3] == model]
+        found = read_crops([c for _, _, c, _ in mine], timeout=timeout, model=model)
+        for (f, parser, _, _), words in zip(mine, found, strict=True):
+            _judge(f, parser, [w for row in group_rows(words) for w in row])
     return len(todo)
+
+
+# Rule fragments and specks a wider cut takes in at its edges ("| 3.000.000 |", "]o8:12").
+_EDGE_JUNK = "|[]{}()¢;:_~'\"\u2018\u2019\u201c\u201d"
+MAX_RUN = 4  # words: a value is found inside a reading with its label's remnants around it
+
+
+def _judge(f: FieldValue, parser: Callable, words: list) -> None:
+    """Agreement when the second reading, or a run of its words (the wider cut takes in a
+    label's remnant, "ess_dramirez@..." or "S$ 500,000"), normalizes to the same value."""
+    text = " ".join(w.text for w in words)
+    texts = [text] + [" ".join(w.text for w in words[i:i + k]).strip(_EDGE_JUNK + " ")
+                      for k in range(1, MAX_RUN + 1) for i in range(len(words) - k + 1)]
+    fits = [fit for value, fit in map(parser, texts) if value is not None and value == f.value]
+    if fits:
+        # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof:
+        # the cleanest run that agrees counts.
+        f.confidence = round(max(f.confidence, AGREED_CONFIDENCE * max(fits)), 4)
+        f.notes.append(AGREED_NOTE)
+    else:
+        f.notes.append(f"a second read gave {text!r}")

@@ -187,6 +187,26 @@ def test_second_read_raises_agreeing_values_and_notes_disagreeing_ones(tmp_path)
     assert exp.confidence == 0.6 and exp.notes == ["a second read gave '10/09/2025'"]
 
 
+def test_second_read_finds_the_value_among_the_remnants_a_wider_cut_takes_in(tmp_path):
+    # A fax: a label's remnant left of the amount and a rule's fragment right of it come
+    # with the wider cut ("ess 500,000 |"), which as a whole is no amount.
+    def draw(c):
+        c.setFont("Courier", 10)
+        c.drawString(150, 500, "ess 500,000")
+        c.rect(262, 494, 0.6, 14, fill=1)
+    img = render(tmp_path, draw)
+    img = cv2.GaussianBlur(np.where(img < 128, 0, 255).astype(np.uint8), (3, 3), 0)
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
+                       source="ocr", image=img, bilevel=True)
+    words = tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
+    [amount] = [w for w in words if "500" in w.text]
+    path = "policies.general_liability.limits.damage_to_rented_premises"
+    f = _field(path, 500000, amount.bbox)
+    assert second_read([page], Extraction(fields={path: f}), timeout=60,
+                       wanted=lambda p, f: True) == 1
+    assert f.notes == [AGREED_NOTE] and f.confidence == AGREED_CONFIDENCE
+
+
 def test_second_read_leaves_text_layer_pages_and_unwanted_fields_alone(tmp_path):
     img = np.full((400, 400), 255, np.uint8)
     page = PageContent(number=1, width=400, height=400, words=[], source="text", image=img)

@@ -31,6 +31,11 @@ def test_parse_date(text, value):
     assert nz.parse_date(text)[0] == value
 
 
+def test_commas_read_as_periods_are_a_lighter_repair_than_letters_for_digits():
+    assert nz.parse_money("1.000.000") == (1000000, 0.9)
+    assert nz.parse_money("1.OOO.OOO")[1] < nz.parse_money("1.000.000")[1]
+
+
 def test_repaired_date_fits_worse_than_clean():
     assert nz.parse_date("O3/14/2O26")[1] < nz.parse_date("03/14/2026")[1]
     assert nz.parse_date("05152025")[1] < 0.8  # never accepted on its fit alone
