@@ -13,7 +13,7 @@ from extractors import normalize as nz
 from extractors.fields import Collector, date_words, join_words, region_lines, same_row
 from extractors.layout import LabelHit, PageLayout, group_rows
 from extractors.patterns import norm
-from extractors.skeleton import Skeleton, snap_left
+from extractors.skeleton import PLACE_EDITS, Skeleton, snap_left
 from pipeline.types import Word
 
 
@@ -286,7 +286,8 @@ def _insurers(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         naic_words = [w for w in words if naic_x is not None and w.cx >= naic_x]
         if naic_x is None and words and nz.parse_naic(words[-1].text)[0]:
             name_words, naic_words = words[:-1], words[-1:]
-        structure = 1.0 if hit.edits == 0 else 0.95
+        # A label read exactly, read with a misspelling, or not read: its row by its place.
+        structure = 1.0 if hit.edits == 0 else 0.9 if hit.edits == PLACE_EDITS else 0.95
         col.add(f"insurers.{letter}.name", name_words, nz.parse_insurer_name,
                 structure=structure)
         col.add(f"insurers.{letter}.naic", naic_words, nz.parse_naic, structure=structure)

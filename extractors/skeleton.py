@@ -14,6 +14,7 @@ from rapidfuzz import fuzz
 
 from extractors.layout import LabelHit, PageLayout
 from extractors.patterns import norm
+from pipeline.types import Word
 
 LETTERS = "ABCDEF"
 RIGHT_LABELS = ("CONTACT", "PHONE", "EMAIL", "INSURERS_HEADER", "INSURER_A", "INSURER_B")
@@ -42,6 +43,9 @@ def snap_left(layout: PageLayout, x: float) -> float:
     return max(near) if near else x - 10
 
 
+PLACE_EDITS = 99  # a LabelHit standing for a label OCR garbled, found by its place
+
+
 def _producer_by_place(layout: PageLayout, sk: Skeleton) -> LabelHit | None:
     """PRODUCER garbled past matching ("ROM CTR"): the box title is the short first line
     at the top left of the box, level with the first label of the contact column."""
@@ -65,8 +69,49 @@ def _producer_by_place(layout: PageLayout, sk: Skeleton) -> LabelHit | None:
         text = "".join(w.text for w in words)
         if len(words) <= 2 and 3 <= len(text) <= 12 and text.isupper() or \
                 fuzz.ratio(norm(text), "producer") >= 55:
-            return LabelHit("PRODUCER", tuple(sorted(words, key=lambda w: w.x0)), edits=99)
+            return LabelHit("PRODUCER", tuple(sorted(words, key=lambda w: w.x0)),
+                            edits=PLACE_EDITS)
     return None
+
+
+def _insurers_by_place(layout: PageLayout, sk: Skeleton) -> None:
+    """INSURER B garbled past matching: the form prints insurers A to F in consecutive ruled
+    rows, so a missing letter's row is counted from a letter that was read.  Only when every
+    letter read sits in its own row; the label is whatever was read where the read label is
+    printed (or nothing: the row itself stands for it)."""
+    ref_letter = min(sk.insurers)
+    ref = sk.insurers[ref_letter]
+    h = ref.height
+    x0, x1 = ref.x0, ref.x1
+    ys = sorted(r.y0 for r in layout.hrules
+                if r.x0 <= x0 + h and r.x1 >= x1 + 5 * h and ref.y0 - 8 * h < r.y0 < sk.top_end)
+    cuts: list[float] = []
+    for y in ys:
+        if not cuts or y - cuts[-1] > 0.8 * h:
+            cuts.append(y)
+    rows = list(zip(cuts, cuts[1:], strict=False))
+
+    def row_of(hit: LabelHit) -> int | None:
+        return next((i for i, (a, b) in enumerate(rows) if a <= hit.cy <= b), None)
+
+    start = row_of(ref)
+    if start is None:
+        return
+    for letter, hit in sk.insurers.items():
+        if row_of(hit) != start + LETTERS.index(letter) - LETTERS.index(ref_letter):
+            return
+    for i, letter in enumerate(LETTERS):
+        n = start + i - LETTERS.index(ref_letter)
+        if letter in sk.insurers or not 0 <= n < len(rows):
+            continue
+        a, b = rows[n]
+        words = [w for w in layout.page.words
+                 if a < w.cy < b and x0 - h <= w.x0 < x1 - 0.3 * h]
+        if not words:
+            cy = (a + b) / 2
+            words = [Word("", (x0, int(cy - h / 2), x1, int(cy + h / 2)), 1.0,
+                          layout.page.number)]
+        sk.insurers[letter] = LabelHit(f"INSURER_{letter}", tuple(words), edits=PLACE_EDITS)
 
 
 def find_skeleton(layout: PageLayout) -> Skeleton:
@@ -112,6 +157,8 @@ def find_skeleton(layout: PageLayout) -> Skeleton:
                     if h.x0 >= sk.split_x - 10]
             if hits:
                 sk.insurers[letter] = min(hits, key=lambda h: (h.edits, h.y0))
+        if 0 < len(sk.insurers) < len(LETTERS):
+            _insurers_by_place(layout, sk)
     grid_top = sk.coverages.y1 if sk.coverages else sk.top_end
     # The holder's box title stands alone; the description box's title is the last
     # "DESCRIPTION OF OPERATIONS" above it (the workers compensation row says "describe
