@@ -114,6 +114,22 @@ def _insurers_by_place(layout: PageLayout, sk: Skeleton) -> None:
         sk.insurers[letter] = LabelHit(f"INSURER_{letter}", tuple(words), edits=PLACE_EDITS)
 
 
+def _holder_by_place(layout: PageLayout, cancel: LabelHit, left: LabelHit | None
+                     ) -> LabelHit:
+    """CERTIFICATE HOLDER garbled ("CERTIFI ATETOLDER"): its box is the one left of
+    CANCELLATION, its title level with that one at the form's left edge.  Without it the
+    holder's name and address were read into the description above."""
+    h = cancel.height
+    x0 = left.x0 if left is not None else 0
+    words = [w for w in layout.page.words if abs(w.cy - cancel.cy) < 1.5 * h
+             and x0 - 2 * h < w.x0 < x0 + 12 * h and w.x1 < cancel.x0 - h]
+    if not words:  # nothing read there: the place stands for the title
+        words = [Word("", (int(x0), cancel.y0, int(x0) + 4 * h, cancel.y1), 1.0,
+                      layout.page.number)]
+    return LabelHit("CERT_HOLDER", tuple(sorted(words, key=lambda w: (w.y0, w.x0))),
+                    edits=PLACE_EDITS)
+
+
 def find_skeleton(layout: PageLayout) -> Skeleton:
     sk = Skeleton()
     page = layout.page
@@ -170,6 +186,8 @@ def find_skeleton(layout: PageLayout) -> Skeleton:
     below_desc = sk.description.y1 if sk.description else grid_top
     sk.holder = layout.anchor("CERT_HOLDER", below_desc, alone=True)
     sk.cancellation = layout.anchor("CANCELLATION", below_desc, alone=True)
+    if sk.holder is None and sk.cancellation is not None:
+        sk.holder = _holder_by_place(layout, sk.cancellation, sk.insured or sk.description)
     below_holder = sk.holder.y1 if sk.holder else below_desc
     feet = [h.y0 for lid in ("COPYRIGHT", "FORM_ACORD25") for h in layout.all(lid)
             if h.y0 > below_holder]

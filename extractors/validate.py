@@ -102,6 +102,8 @@ _CASE_OK = re.compile(r"^(?:[A-Z0-9][A-Z0-9'’.&/-]*|[A-Z]?[a-z0-9'’.&/]+|Ma?
 # "We-tbrook", "Dem-lition": a hyphen OCR made of a lost letter, inside a capitalized word.
 _SPLIT_HYPHEN = re.compile(r"\b[A-Z][a-z]{0,2}-[a-z]")
 _ABBREV_NO_DOT = re.compile(r"\b(?:Inc|INC|Corp|CORP|Ltd|LTD)$")
+# "CONTRACTORS. INC.": the comma before a company's legal form, its tail lost (a fax).
+_PERIOD_FOR_COMMA = re.compile(r"[A-Za-z]{3,}\. (?:INC|Inc|LLC|LLP|LTD|Ltd|CORP|Corp|CO|Co|LP)\b")
 TEXT_FAMILIES = {"parties", "addresses", "insurer_names", "description_of_operations"}
 
 
@@ -123,12 +125,20 @@ def text_plausibility(text: str, *, title: bool = False) -> tuple[float, str | N
         factor, why = factor * 0.75, "a hyphen splitting a word"
     if _ABBREV_NO_DOT.search(text.rstrip()):
         factor, why = factor * 0.85, "an abbreviation without its period"
+    if _PERIOD_FOR_COMMA.search(text):
+        factor, why = factor * 0.8, "a period where the comma before a legal form belongs"
     if title:
         # A name or address in Title Case with one word in lower case: its capital was
         # misread ("pennsylvania Manufacturers", "indianapolis").
         words = [w.strip(",.;:()") for w in text.split()]
-        if sum(w[:1].isupper() for w in words) >= 2:
-            low = next((w for w in words if len(w) >= 4 and w.isalpha() and w.islower()), None)
+        capitals = sum(w[:1].isupper() for w in words)
+        # A lower-case first word before a capitalized one ("sarah Thompson") too.
+        first_low = len(words) >= 2 and words[0].isalpha() and words[0].islower() \
+            and len(words[0]) >= 3 and words[1][:1].isupper()
+        if capitals >= 2 or first_low:
+            shortest = 3 if first_low else 4
+            low = next((w for w in words if len(w) >= shortest and w.isalpha()
+                        and w.islower()), None)
             if low:
                 factor, why = factor * 0.7, f"{low!r} in lower case among capitals"
     return factor, why

@@ -95,3 +95,28 @@ def test_no_insurer_is_found_by_its_row_when_a_read_label_is_out_of_its_row():
     # "INSURER C" read on the second row: these rows are not the form's A to F.
     got = _read(_insurer_rows(["INSURER A", "INSURER C", ""]))
     assert "insurers.B.name" not in got
+
+
+def test_a_garbled_holder_title_is_the_one_left_of_cancellation():
+    # "CERTIFICATE HOLDER" read "CERTIFI ATETOLDER": without the holder's box its name and
+    # address were read into the description above it.
+    from extractors.header import read_bottom
+
+    words = [_w("INSURED", 165, 987), _w("COVERAGES", 165, 1285),
+             _w("DESCRIPTION", 165, 2427), _w("OF", 330, 2427), _w("OPERATIONS", 370, 2427),
+             _w("Job", 180, 2470, h=28, char=20), _w("1234", 260, 2470, h=28, char=20),
+             _w("CERTIFI", 165, 2655), _w("ATETOLDER", 165, 2680),
+             _w("CANCELLATION", 1269, 2678),
+             _w("Gateway", 180, 2725, h=28, char=20), _w("Plaza", 350, 2725, h=28, char=20),
+             _w("PO", 180, 2775, h=28, char=20), _w("Box", 240, 2775, h=28, char=20),
+             _w("2607", 320, 2775, h=28, char=20)]
+    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr",
+                       rules=[Rule(1260, 2640, 1260, 2950)])
+    layout = build_layout(page)
+    sk = find_skeleton(layout)
+    col = Collector(page=1)
+    read_bottom(layout, sk, col)
+    got = {p: f.value for p, f in col.fields.items()}
+    assert got["description_of_operations"] == "Job 1234"
+    assert got["certificate_holder.name"] == "Gateway Plaza"
+    assert got["certificate_holder.address"] == "PO Box 2607"

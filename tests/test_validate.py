@@ -12,7 +12,8 @@ def _f(path, value, conf=0.99):
 
 @pytest.mark.parametrize("text", ["We-tbrook Hospitality Group", "4906 mILL DR",
                                   "Brandywine Cr™™ercial Realty", "Harbor Point Agency, Inc",
-                                  "5544 Washington Pike, Floor=11"])
+                                  "5544 Washington Pike, Floor=11",
+                                  "HARBORVIEW PAVING CONTRACTORS. INC."])
 def test_misread_text_is_less_plausible(text):
     factor, why = text_plausibility(text)
     assert factor < 0.9 and why
@@ -21,7 +22,8 @@ def test_misread_text_is_less_plausible(text):
 @pytest.mark.parametrize("text", ["Smith-Jones Roofing LLC", "McDonald Electric",
                                   "O'Brien Plumbing Co.", "TRI-COUNTY TRANSIT AUTHORITY",
                                   "PO Box 5877, Cherry Hill, NJ 08053", "Suite 400",
-                                  "Keystone Glass & Glazing Contractors, Inc."])
+                                  "Keystone Glass & Glazing Contractors, Inc.",
+                                  "Acme Supply Co. Inc.", "ST. LOUIS BUILDERS, INC."])
 def test_real_text_is_plausible(text):
     assert text_plausibility(text) == (1.0, None)
 
@@ -55,6 +57,9 @@ def test_a_lower_case_word_in_a_title_case_name_looks_misread():
     assert factor < 0.9 and "pennsylvania" in why
     assert text_plausibility("Travelers Property Casualty Company of America",
                              title=True) == (1.0, None)
+    # A first name whose capital was read small ("sarah Thompson", accepted at 0.93).
+    assert text_plausibility("sarah Thompson", title=True)[0] < 0.9
+    assert text_plausibility("Sarah Thompson", title=True) == (1.0, None)
     # Prose (the description of operations) is not Title Case.
     assert text_plausibility("the certificate holder is named as additional insured") == (
         1.0, None)
