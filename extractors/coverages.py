@@ -21,7 +21,7 @@ from extractors.gridrules import LIMIT_ROWS, limit_divider, limit_rows, option_s
 from extractors.layout import LabelHit, PageLayout
 from pipeline.record import policy_key
 from pipeline.reread import INSET
-from pipeline.types import BBox, Reread, Word
+from pipeline.types import BBox, CheckBox, Reread, Word
 
 GL_LIMITS = {
     "L_EACH_OCCURRENCE": "each_occurrence",
@@ -119,7 +119,7 @@ class PolicyReader:
         self.col = col
         self.counts: dict[str, int] = {}
         self.section: Section | None = None
-        self._slots: dict[str, LabelHit] | None = None
+        self._slots: dict[str, dict[str, CheckBox]] = {}  # column -> option -> its box
 
     def _unread_beside(self, path: str, words: list[Word], colname: str) -> None:
         """Whole-page OCR can drop the start of a word it reads ("CA-5824572-65" read as
@@ -323,7 +323,7 @@ class PolicyReader:
     def enter(self, section: Section) -> None:
         """The section about to be read (its option boxes are found by their place)."""
         self.section = section
-        self._slots = None
+        self._slots = {}
 
     def option_hits(self, lid: str, y0: float, y1: float, col: str = "H_TYPE"
                     ) -> list[LabelHit]:
@@ -332,11 +332,11 @@ class PolicyReader:
         x0, x1 = self.grid.cols.get(col, (0, self.layout.page.width))
         hits = [h for h in hits_between(self.layout, lid, y0, y1) if x0 - 5 <= h.cx <= x1 + 5]
         sec = self.section
-        if hits or col != "H_TYPE" or sec is None or self.layout.page.source != "ocr":
+        if hits or sec is None or self.layout.page.source != "ocr":
             return hits
-        if self._slots is None:
-            self._slots = option_slots(self.layout, sec.kind, (x0, sec.y0, x1, sec.y1))
-        box = self._slots.get(lid)
+        if col not in self._slots:
+            self._slots[col] = option_slots(self.layout, sec.kind, col, (x0, sec.y0, x1, sec.y1))
+        box = self._slots[col].get(lid)
         if box is None or not y0 <= (box.bbox[1] + box.bbox[3]) / 2 <= y1:
             return []
         # The box stands for its label: where the option is printed, with no words read.
@@ -351,8 +351,7 @@ class PolicyReader:
             return False, 0.0, None
         if hits[0].edits == SLOT_EDITS:
             # Named by its place, its label unread: as sure as its ink, a little less.
-            box = self._slots[lid] if self._slots else None
-            assert box is not None
+            box = self._slots[col][lid]
             val, conf = judge_box(box)
             return val, conf * 0.9, hits[0]
         val, conf, _, _ = is_checked(self.layout, hits[0])

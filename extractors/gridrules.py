@@ -123,14 +123,17 @@ def kinds_by_form_order(kinds: list[str], rows: list[int]) -> list[str]:
     return out
 
 
-# Each section's check boxes in the TYPE OF INSURANCE column, row by row, left to right, as
-# the current edition prints them (their option labels' ids).
-BOX_ROWS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "gl": (("GL",), ("CLAIMS_MADE", "OCCUR"), ("OPT_POLICY", "OPT_PROJECT", "OPT_LOC"),
-           ("GL_OTHER",)),
-    "auto": (("ANY_AUTO",), ("OWNED_AUTOS", "SCHEDULED_AUTOS"),
-             ("HIRED_AUTOS", "NON_OWNED_AUTOS")),
-    "umbrella": (("UMBRELLA", "OCCUR"), ("EXCESS", "CLAIMS_MADE"), ("DED", "RETENTION")),
+# Each section's check boxes in a column (TYPE OF INSURANCE, or LIMITS for workers
+# compensation's PER STATUTE / OTH-ER), row by row, left to right, as the current edition
+# prints them (their option labels' ids).
+BOX_ROWS: dict[tuple[str, str], tuple[tuple[str, ...], ...]] = {
+    ("gl", "H_TYPE"): (("GL",), ("CLAIMS_MADE", "OCCUR"),
+                       ("OPT_POLICY", "OPT_PROJECT", "OPT_LOC"), ("GL_OTHER",)),
+    ("auto", "H_TYPE"): (("ANY_AUTO",), ("OWNED_AUTOS", "SCHEDULED_AUTOS"),
+                         ("HIRED_AUTOS", "NON_OWNED_AUTOS")),
+    ("umbrella", "H_TYPE"): (("UMBRELLA", "OCCUR"), ("EXCESS", "CLAIMS_MADE"),
+                             ("DED", "RETENTION")),
+    ("wc", "H_LIMITS"): (("PER_STATUTE", "OTH_ER"),),
 }
 
 
@@ -157,12 +160,12 @@ def _beside(box: CheckBox, hit: LabelHit) -> bool:
     return hit.x0 - 2.5 * h <= bx1 <= hit.x0 + 0.3 * h and by0 - 0.6 * h <= hit.y0 <= by1
 
 
-def option_slots(layout: PageLayout, kind: str, cell: BBox) -> dict[str, CheckBox]:
-    """The option boxes of a section's TYPE column (``cell``) by their place in the form,
+def option_slots(layout: PageLayout, kind: str, col: str, cell: BBox) -> dict[str, CheckBox]:
+    """The option boxes of a section's column ``col`` (``cell``) by their place in the form,
     for options whose labels OCR garbled past matching ("(x(UR" for OCCUR).  Empty unless
     the boxes make exactly the form's rows and every option label that was read is beside
     its own box."""
-    template = BOX_ROWS.get(kind)
+    template = BOX_ROWS.get((kind, col))
     if template is None:
         return {}
     x0, y0, x1, y1 = cell

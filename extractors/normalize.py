@@ -98,6 +98,10 @@ def parse_money(text: str) -> tuple[int | None, float]:
     t = re.sub(r"^\$+", "$", "".join(parts))
     if not t:
         return None, 0.0
+    if re.match(r"^[Ss]\d", t):
+        # "S1M", "S500,000": the "$" read as the letter it looks like.
+        value, fit = parse_money("$" + t[1:])
+        return value, min(fit, 0.9)
     if lost_dollar:
         value, fit = parse_money(t)
         return value, min(fit, 0.8)

@@ -166,21 +166,24 @@ def _proprietor(reader: PolicyReader, base: str, sec: Section) -> None:
     # "OFFICER/MEMBER EXCLUDED?"; either one anchors it, since OCR often garbles one of them.
     anchors = (hits_between(layout, "EXCLUDED", sec.y0, sec.y1)
                + hits_between(layout, "PROPRIETOR", sec.y0, sec.y1))
-    if not anchors:
-        return
-    mid = (min(a.y0 for a in anchors) + max(a.y1 for a in anchors)) / 2
-    yn_words = {id(w) for h in hits_between(layout, "YN", sec.y0, sec.y1) for w in h.words}
     type_col = grid.cols.get("H_TYPE", (0, grid.cols.get("H_ADDL", (layout.page.width,))[0]))
+    in_col = [b for b in layout.page.boxes if type_col[0] <= b.bbox[0]
+              and b.bbox[2] <= type_col[1] and sec.y0 <= (b.bbox[1] + b.bbox[3]) / 2 <= sec.y1]
+    if anchors:
+        mid = (min(a.y0 for a in anchors) + max(a.y1 for a in anchors)) / 2
+    elif len(in_col) == 1 and layout.page.source == "ocr":
+        # Both label lines garbled: the section's one box in the TYPE column is this one.
+        mid = (in_col[0].bbox[1] + in_col[0].bbox[3]) / 2
+    else:
+        return
+    yn_words = {id(w) for h in hits_between(layout, "YN", sec.y0, sec.y1) for w in h.words}
     # Only this box and its letter sit in the type column of the section, beside the labels.
     cands = [w for w in layout.words_in(type_col[0], sec.y0, type_col[1], sec.y1)
              if id(w) not in yn_words and w.text.strip("[]()|").upper() in ("Y", "N")]
     if not cands:
         # OCR rarely reads a letter alone in a box: read the box by itself.
-        boxes = [b for b in layout.page.boxes
-                 if type_col[0] <= b.bbox[0] and b.bbox[2] <= type_col[1]
-                 and sec.y0 <= (b.bbox[1] + b.bbox[3]) / 2 <= sec.y1]
-        if boxes and reader.col.allow_rereads:
-            box = max(boxes, key=lambda b: b.bbox[0])
+        if in_col and reader.col.allow_rereads:
+            box = max(in_col, key=lambda b: b.bbox[0])
             reader.col.rereads.append(Reread(layout.page.number, box.bbox, "YN"))
         return
     w = min(cands, key=lambda w: abs(w.cy - mid))

@@ -4,7 +4,7 @@ import numpy as np
 
 from extractors.coverages import GL_LIMITS, MONEY_CHARS, PolicyReader
 from extractors.fields import Collector
-from extractors.grid import Section, find_grid, find_sections
+from extractors.grid import Grid, Section, find_grid, find_sections
 from extractors.gridrules import columns_by_rules, kinds_by_form_order, limit_rows
 from extractors.header import read_header
 from extractors.layout import build_layout
@@ -235,3 +235,33 @@ def test_columns_from_the_first_sections_rules_when_the_header_rows_are_lost():
     assert grid is not None
     assert grid.cols["H_ADDL"] == (730, 830) and grid.cols["H_SUBR"] == (830, 910)
     assert grid.cols["H_POLNUM"] == (910, 1320)
+
+
+def _wc_page(words: list[Word]) -> tuple[PolicyReader, Section]:
+    """A workers compensation section: the Y/N box in the TYPE column (its labels garbled),
+    PER STATUTE (checked) and OTH-ER boxes in the first limit row."""
+    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr",
+                       boxes=[CheckBox((670, 2120, 720, 2170), 0.05),
+                              CheckBox((1690, 2062, 1720, 2092), 0.4),
+                              CheckBox((2110, 2062, 2140, 2092), 0.0)])
+    page.image = np.full((3300, 2550), 255, np.uint8)
+    layout = build_layout(page)
+    grid = Grid(cols=dict(zip(("H_INSR", "H_TYPE", "H_ADDL", "H_SUBR", "H_POLNUM", "H_EFF",
+                               "H_EXP", "H_LIMITS"), zip(XS, XS[1:], strict=False),
+                              strict=True)), top=1380, bottom=2400)
+    reader = PolicyReader(layout, grid, Collector(page=1))
+    sec = Section("wc", 2050, 2260, None)
+    reader.enter(sec)
+    return reader, sec
+
+
+def test_per_statute_and_the_proprietor_box_by_their_place():
+    words = [_w("TERSIEATUTE", 1725, 2065, char=12), _w("OH", 2145, 2065), _w("N", 685, 2130),
+             _w("AMEN", 220, 2135), _w("SNGER", 300, 2135)]  # garbled labels
+    reader, sec = _wc_page(words)
+    val, conf, hit = reader.checked("PER_STATUTE", sec.y0, sec.y1, col="H_LIMITS")
+    assert hit is not None and val and conf < 0.99
+    from extractors.policies import _proprietor
+
+    _proprietor(reader, "policies.workers_compensation", sec)
+    assert reader.col.fields["policies.workers_compensation.proprietor_excluded"].value is False

@@ -31,6 +31,11 @@ def test_parse_date(text, value):
     assert nz.parse_date(text)[0] == value
 
 
+def test_a_dollar_sign_read_as_s():
+    assert nz.parse_money("S1M") == (1000000, 0.9)
+    assert nz.parse_money("S500,000") == (500000, 0.9)
+
+
 def test_commas_read_as_periods_are_a_lighter_repair_than_letters_for_digits():
     assert nz.parse_money("1.000.000") == (1000000, 0.9)
     assert nz.parse_money("1.OOO.OOO")[1] < nz.parse_money("1.000.000")[1]
