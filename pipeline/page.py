@@ -62,7 +62,7 @@ def looks_upright(words: list[Word]) -> bool:
 _TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
-def scanned_page(src: SourcePage, *, timeout: float, soften: int = 3,
+def scanned_page(src: SourcePage, *, timeout: float, soften: int = 3, thicken: bool = False,
                  known_rotation: int | None = None) -> PageContent:
     """Clean the image (measured steps only) and OCR it.
 
@@ -92,6 +92,8 @@ def scanned_page(src: SourcePage, *, timeout: float, soften: int = 3,
             # desk would be taken for color too, so photos keep their luminance).
             gray = pp.drop_color(src.color)
         bilevel = pp.is_bilevel(gray)
+        if bilevel and thicken:
+            gray = pp.thicken(gray)
         gray, _ = pp.to_page_dpi(gray, src.dpi)
         if bilevel:
             gray = pp.soften(gray, soften)

@@ -85,6 +85,13 @@ def is_bilevel(gray: np.ndarray) -> bool:
     return int(np.count_nonzero((sample > 30) & (sample < 225))) < 0.002 * sample.size
 
 
+def thicken(gray: np.ndarray) -> np.ndarray:
+    """Grow a 1-bit page's ink by a pixel at its own resolution: a light fax's thin strokes,
+    broken into specks by its 1-bit decision, join again (one of a fax's three readings;
+    pipeline/process.py)."""
+    return cv2.erode(gray, np.ones((2, 2), np.uint8))
+
+
 def soften(gray: np.ndarray, kernel: int = 3) -> np.ndarray:
     """Soften the stair-stepped edges of an upscaled 1-bit page (faxes): word recall on
     faxes 0.798 -> 0.816 (measured with /tmp fax variants; see bench/ocr_recall.py).

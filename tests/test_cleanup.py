@@ -16,6 +16,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from pipeline import boxes as bx
 from pipeline import poppler, tesseract
+from pipeline import preprocess as pp
 from pipeline import rules as rl
 from pipeline.periods import restore_periods
 from pipeline.reread import reread
@@ -261,3 +262,11 @@ def test_a_box_well_under_the_forms_box_size_is_a_letter():
     found = bx.find_boxes(img, PAGE_DPI)
     assert len(found) == 6
     assert all(b.bbox[1] < 100 for b in found)
+
+
+def test_thickening_joins_a_light_faxs_broken_stroke():
+    page = np.full((40, 60), 255, np.uint8)
+    page[20, 5:25] = 0
+    page[20, 26:50] = 0  # a one-pixel stroke with a one-pixel break
+    out = pp.thicken(page)
+    assert (out[20, 5:50] == 0).all() and (out < 128).sum() > 2 * (page < 128).sum()

@@ -1,0 +1,56 @@
+"""Three readings of a fax put to a vote, field by field (pipeline/vote.py)."""
+
+from pipeline.types import Extraction, FieldValue
+from pipeline.vote import ALONE_FACTOR, UNANIMOUS_CONFIDENCE, vote
+
+NAME = "producer.contact"
+LIMIT = "policies.general_liability.limits.each_occurrence"
+
+
+def _ex(**fields: tuple[object, float]) -> Extraction:
+    paths = {"name": NAME, "limit": LIMIT, "flag": "policies.general_liability.additional_insured",
+             "date": "policies.general_liability.effective_date"}
+    return Extraction(fields={paths[k]: FieldValue(paths[k], v, c, 1, (0, 0, 10, 10))
+                              for k, (v, c) in fields.items()})
+
+
+def test_the_majority_value_replaces_the_bases_when_surer():
+    base = _ex(name=("Steven Harns", 0.7))
+    vote(base, [_ex(name=("Steven Harris", 0.96)), _ex(name=("Steven Harris", 0.9))])
+    f = base.fields[NAME]
+    assert f.value == "Steven Harris" and f.confidence == 0.96
+    assert f.notes == ["read so by 2 of 3 readings"]
+
+
+def test_a_field_only_the_witnesses_read_is_added_and_a_cell_read_again_stays():
+    # The base's ADDL cell was read again alone ("Y" at 0.85); the witnesses' first reads
+    # of the same cell found nothing readable (False at 0.3): no match for it.
+    base = _ex(flag=(True, 0.85))
+    vote(base, [_ex(flag=(False, 0.3), date=("2026-02-18", 0.7)),
+                _ex(flag=(False, 0.3), date=("2026-02-18", 0.6))])
+    assert base.fields["policies.general_liability.additional_insured"].value is True
+    assert base.fields["policies.general_liability.effective_date"].value == "2026-02-18"
+
+
+def test_unanimous_clean_values_are_as_sure_as_such_fields_proved():
+    base = _ex(limit=(1000000, 0.7), name=("Ann Lee", 0.7), date=("2026-02-18", 0.4))
+    base.fields[NAME].notes.append("looks misread: odd letter case")
+    same = [_ex(limit=(1000000, 0.5), name=("Ann Lee", 0.8), date=("2026-02-18", 0.9))
+            for _ in range(2)]
+    vote(base, same)
+    assert base.fields[LIMIT].confidence == UNANIMOUS_CONFIDENCE
+    assert base.fields[NAME].confidence == 0.7  # a check found something odd
+    assert base.fields["policies.general_liability.effective_date"].confidence == 0.4
+    assert all(any(n == "readings agree (3 of 3)" for n in f.notes)
+               for f in base.fields.values())
+
+
+def test_a_value_every_other_reading_contradicts_is_less_sure():
+    base = _ex(limit=(1000000, 0.84))
+    vote(base, [_ex(limit=(3000000, 0.5)), _ex(limit=(3600000, 0.4))])
+    assert base.fields[LIMIT].value == 1000000
+    assert base.fields[LIMIT].confidence == round(0.84 * ALONE_FACTOR, 4)
+    # Witnesses that read nothing there do not contradict it.
+    lone = _ex(limit=(1000000, 0.84))
+    vote(lone, [_ex(), _ex()])
+    assert lone.fields[LIMIT].confidence == 0.84
