@@ -311,6 +311,11 @@ def read_bottom(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         x_end = cancel.x0 - 5 if cancel and cancel.x0 > holder.x1 else page.width * 0.55
         if cancel is not None:
             x_end = min(x_end, snap_left(layout, cancel.x0))
+        # The rule between the holder's box and CANCELLATION's, whether that label was read
+        # or not ("CANC ELLATION": its text was read into the holder's address).
+        walls = [r.x0 for r in layout.vrules if holder.x1 + 2 * holder.height < r.x0 < x_end
+                 and r.y0 <= holder.cy <= r.y1]
+        x_end = min([x_end, *walls])
         y_end = sk.foot_y - 2 if sk.foot_y else page.height
         lines = region_lines(layout, 0, holder.y0 - 2, x_end, y_end, exclude=_ids(holder))
         _party(col, "certificate_holder", lines)

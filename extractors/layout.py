@@ -17,6 +17,7 @@ from extractors.patterns import PUNCT_NORM, Patterns, Vocabulary, load, norm
 from pipeline.types import BBox, PageContent, Rule, Word
 
 SEP = "¦"  # a token between segments and rows, so no label phrase spans a gap
+TAIL = "·"  # the token of a split word's second half (its norm is punctuation: skipped)
 
 
 @dataclass(frozen=True)
@@ -215,10 +216,17 @@ class _Stream:
     def add(self, runs: list[list[Word]]) -> None:
         start = len(self.tokens)
         for n, run in enumerate(runs):
-            for w in run:
-                # Label words OCR ran together are matched as the words they were.
-                pieces = self.vocabulary.pieces(norm(w.text)) if self.vocabulary else None
-                for text in pieces or (w.text,):
+            tails = self._split_words(run)
+            for i, w in enumerate(run):
+                if i in tails:
+                    texts: tuple[str, ...] | list[str] = (TAIL,)
+                elif i + 1 in tails:
+                    texts = (w.text + run[i + 1].text,)
+                else:
+                    # Label words OCR ran together are matched as the words they were.
+                    pieces = self.vocabulary.pieces(norm(w.text)) if self.vocabulary else None
+                    texts = pieces or (w.text,)
+                for text in texts:
                     self.tokens.append(text)
                     self.words.append(w)
                     self.run_start.append(start)
@@ -227,6 +235,26 @@ class _Stream:
         self.words.append(None)
         self.run_start.append(len(self.tokens) - 1)
         self.line.append(0)
+
+    def _split_words(self, run: list[Word]) -> set[int]:
+        """Words that are the second half of a label word OCR split in two ("CANC ELLATION"):
+        neither half a label word, the two together one, and no gap between them to speak
+        of.  The pair is matched as one token; the second half's token is a TAIL."""
+        voc = self.vocabulary
+        tails: set[int] = set()
+        if voc is None:
+            return tails
+        for i in range(len(run) - 1):
+            a, b = run[i], run[i + 1]
+            if i in tails or b.x0 - a.x1 > 0.6 * max(a.height, b.height):
+                continue
+            na, nb = norm(a.text), norm(b.text)
+            if not na or not nb or na in voc.exact or nb in voc.exact:
+                continue
+            canon, _ = voc.canonical(na + nb)
+            if len(canon) >= 6 and canon in voc.exact:
+                tails.add(i + 1)
+        return tails
 
     def doc(self, pats: Patterns) -> Doc:
         """A Doc whose token norms are corrected to the nearest label word (edits kept)."""
@@ -337,6 +365,9 @@ def _matches(stream: _Stream, doc: Doc, pats: Patterns, *, cross_line: bool
         if cross_line and (stream.line[s] != 0 or stream.line[e - 1] != 1):
             continue  # only labels that really continue on the second line
         edits = sum(stream.edits[s:e])
+        # The second half of a split word belongs to the label too.
+        while e < len(stream.tokens) and stream.tokens[e] == TAIL:
+            e += 1
         # A glued word gives several tokens: keep it once.
         words = tuple(dict.fromkeys(w for w in stream.words[s:e] if w is not None))
         if words[0].text.startswith(("-", "–")) or (s and stream.words[s - 1] is words[0]):

@@ -18,7 +18,7 @@ from extractors.normalize import parse_flag, parse_insurer_letter, parser_for
 from pipeline import tesseract
 from pipeline.record import field_family
 from pipeline.reread import binarize, read_crops
-from pipeline.types import Extraction, FieldValue, PageContent
+from pipeline.types import Extraction, FieldValue, PageContent, Word
 
 # Confidence of a value two reads agree on.  bench/accuracy.py measures how often such
 # values were right (the "agreed" rows of its reliability table, docs/benchmarks.md).
@@ -75,7 +75,7 @@ def second_read(pages: list[PageContent], *extractions: Extraction, timeout: flo
         mine = [t for t in todo if t[3] == model]
         found = read_crops([c for _, _, c, _ in mine], timeout=timeout, model=model)
         for (f, parser, _, _), words in zip(mine, found, strict=True):
-            _judge(f, parser, [w for row in group_rows(words) for w in row])
+            _judge(f, parser, group_rows(words))
     return len(todo)
 
 
@@ -84,12 +84,15 @@ _EDGE_JUNK = "|[]{}()¢;:_~'\"\u2018\u2019\u201c\u201d"
 MAX_RUN = 4  # words: a value is found inside a reading with its label's remnants around it
 
 
-def _judge(f: FieldValue, parser: Callable, words: list) -> None:
+def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]]) -> None:
     """Agreement when the second reading, or a run of its words (the wider cut takes in a
-    label's remnant, "ess_dramirez@..." or "S$ 500,000"), normalizes to the same value."""
+    label's remnant, "ess_dramirez@..." or "S$ 500,000"), normalizes to the same value.
+    An address's lines are joined as the extractor joins them ("9081 Harbor Rd, Buffalo")."""
+    words = [w for row in rows for w in row]
     text = " ".join(w.text for w in words)
-    texts = [text] + [" ".join(w.text for w in words[i:i + k]).strip(_EDGE_JUNK + " ")
-                      for k in range(1, MAX_RUN + 1) for i in range(len(words) - k + 1)]
+    lines = ", ".join(" ".join(w.text for w in row) for row in rows).strip(_EDGE_JUNK + " ")
+    texts = [text, lines] + [" ".join(w.text for w in words[i:i + k]).strip(_EDGE_JUNK + " ")
+                             for k in range(1, MAX_RUN + 1) for i in range(len(words) - k + 1)]
     fits = [fit for value, fit in map(parser, texts) if value is not None and value == f.value]
     if fits:
         # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof:

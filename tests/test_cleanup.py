@@ -208,6 +208,22 @@ def test_second_read_finds_the_value_among_the_remnants_a_wider_cut_takes_in(tmp
     assert f.notes == [AGREED_NOTE] and f.confidence == AGREED_CONFIDENCE
 
 
+def test_second_read_joins_an_addresss_lines_as_the_extractor_does(tmp_path):
+    def draw(c):
+        c.setFont("Helvetica", 7)
+        c.drawString(150, 500, "9081 Harbor Rd")
+        c.drawString(150, 492, "Buffalo, NY 14279")
+    img = render(tmp_path, draw)
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
+                       source="ocr", image=img)
+    words = tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
+    box = (min(w.x0 for w in words), min(w.y0 for w in words), max(w.x1 for w in words),
+           max(w.y1 for w in words))
+    f = _field("certificate_holder.address", "9081 Harbor Rd, Buffalo, NY 14279", box)
+    second_read([page], Extraction(fields={f.path: f}), timeout=60, wanted=lambda p, f: True)
+    assert f.notes == [AGREED_NOTE]
+
+
 def test_second_read_leaves_text_layer_pages_and_unwanted_fields_alone(tmp_path):
     img = np.full((400, 400), 255, np.uint8)
     page = PageContent(number=1, width=400, height=400, words=[], source="text", image=img)

@@ -120,3 +120,25 @@ def test_a_garbled_holder_title_is_the_one_left_of_cancellation():
     assert got["description_of_operations"] == "Job 1234"
     assert got["certificate_holder.name"] == "Gateway Plaza"
     assert got["certificate_holder.address"] == "PO Box 2607"
+
+
+def test_the_holders_box_ends_at_its_rule_when_cancellation_is_unread():
+    # "CANCELLATION" unread: the cancellation text right of the box's rule was read into the
+    # holder's address ("SHOULD, City of Riverton EXPIRATION, ...").
+    from extractors.header import read_bottom
+
+    words = [_w("INSURED", 123, 987), _w("COVERAGES", 123, 1285),
+             _w("CERTIFICATE", 123, 2742), _w("HOLDER", 300, 2742), _w("CANX", 1305, 2738),
+             _w("SHOULD", 1305, 2775), _w("ANY", 1420, 2775),
+             _w("City", 140, 2800, h=28, char=20), _w("of", 230, 2800, h=28, char=20),
+             _w("Riverton", 290, 2800, h=28, char=20), _w("EXPIRATION", 1305, 2800),
+             _w("9081", 140, 2825, h=28, char=20), _w("Harbor", 240, 2825, h=28, char=20),
+             _w("Rd", 380, 2825, h=28, char=20), _w("NOTICE", 1305, 2825)]
+    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr",
+                       rules=[Rule(1290, 2720, 1290, 2950)])
+    layout = build_layout(page)
+    col = Collector(page=1)
+    read_bottom(layout, find_skeleton(layout), col)
+    got = {p: f.value for p, f in col.fields.items()}
+    assert got["certificate_holder.name"] == "City of Riverton"
+    assert got["certificate_holder.address"] == "9081 Harbor Rd"

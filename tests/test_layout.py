@@ -165,3 +165,19 @@ def test_title_and_form_footer_make_a_bad_fax_a_certificate():
     assert classify(build_layout(_page(_words(rows)))) == "acord25"
     # The title alone, quoted on some other page, is not enough.
     assert classify(build_layout(_page(_words(rows[:1] + rows[3:])))) == "other"
+
+
+def test_a_label_word_ocr_split_in_two_is_matched_whole():
+    # "CANCELLATION" read "CANC ELLATION": the holder's box lost its right edge.
+    words = [Word("CANC", (1305, 2738, 1390, 2760), 0.74, 1),
+             Word("ELLATION", (1396, 2738, 1530, 2760), 0.92, 1),
+             Word("SHOULD", (1305, 2790, 1420, 2812), 0.96, 1)]
+    layout = build_layout(PageContent(number=1, width=2550, height=3300, words=words,
+                                      source="ocr"))
+    [hit] = layout.all("CANCELLATION")
+    assert [w.text for w in hit.words] == ["CANC", "ELLATION"]
+    # Two words that are label words each are not run together ("ANY" "AUTO").
+    words = [Word("ANY", (100, 100, 160, 120), 0.9, 1), Word("AUTO", (168, 100, 250, 120), 0.9, 1)]
+    layout = build_layout(PageContent(number=1, width=2550, height=3300, words=words,
+                                      source="ocr"))
+    assert [w.text for w in layout.all("ANY_AUTO")[0].words] == ["ANY", "AUTO"]
