@@ -58,8 +58,14 @@ def reread(pages: list[PageContent], requests: list[Reread], *, timeout: float) 
     for (charset, model), items in groups.items():
         extra = f"-c tessedit_char_whitelist={charset}" if charset else ""
         found = read_crops([c for _, c in items], timeout=timeout, extra=extra, model=model)
-        for (r, _), words in zip(items, found, strict=True):
-            _patch(by_number[r.page], r, words)
+        restricted = [bool(charset)] * len(items)
+        if charset in LONE_CHARSETS:
+            empty = [i for i, words in enumerate(found) if not words][:MAX_LONE]
+            alone = read_lone([items[i][1] for i in empty], timeout=timeout, model=model)
+            for i, words in zip(empty, alone, strict=True):
+                found[i], restricted[i] = words, False
+        for (r, _), words, whitelisted in zip(items, found, restricted, strict=True):
+            _patch(by_number[r.page], r, words, whitelisted=whitelisted)
             done += 1
     return done
 
@@ -91,7 +97,32 @@ def read_crops(crops: list[np.ndarray], *, timeout: float, extra: str = "",
     return out
 
 
-def _patch(page: PageContent, r: Reread, found: list[Word]) -> None:
+# Cells holding one mark or letter (the insurer letter, ADDL/SUBR, the proprietor's Y/N).
+# Restricted to "ABCDEF" in the stack, tesseract reads a lone bold "B" as nothing: a
+# whitelist empties its choice for some glyphs (a bold sans B, N, Y), and unrestricted in a
+# stack (psm 6) or side by side on one line it reads such cells as nothing or "Bee".  A cell
+# the stacked read left empty is read again alone as a line of text (psm 7), unrestricted,
+# and the extractor's parser takes the letter or its look-alike ("8" for B).  A call each
+# (~0.1 s), for at most MAX_LONE cells a document.
+LONE_CHARSETS = frozenset({"ABCDEF", "YN", "YNX/A"})
+MAX_LONE = 12
+
+
+def read_lone(crops: list[np.ndarray], *, timeout: float, model: str = tesseract.FAST
+              ) -> list[list[Word]]:
+    """OCR each small crop alone as one line (psm 7), unrestricted; each crop's words in its
+    own pixel coordinates."""
+    out = []
+    for c in crops:
+        framed = cv2.copyMakeBorder(c, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=255)
+        words = tesseract.run_data(framed, page=0, psm=7, dpi=PAGE_DPI, timeout=timeout,
+                                   model=model)
+        out.append([Word(w.text, (w.bbox[0] - PAD, w.bbox[1] - PAD, w.bbox[2] - PAD,
+                                  w.bbox[3] - PAD), w.conf, w.page) for w in words])
+    return out
+
+
+def _patch(page: PageContent, r: Reread, found: list[Word], *, whitelisted: bool) -> None:
     x0, y0, x1, y1 = r.bbox
     ox, oy = x0 + INSET, y0 + INSET
     inside = [w for w in page.words if x0 <= w.cx <= x1 and y0 <= w.cy <= y1]
@@ -109,7 +140,7 @@ def _patch(page: PageContent, r: Reread, found: list[Word]) -> None:
         if any(_overlap(box, k.bbox) > 0.3 for k in keep):
             continue
         conf = w.conf
-        if r.charset and len(w.text) == 1:
+        if whitelisted and len(w.text) == 1:
             # Restricted to a few characters, tesseract reports next to no confidence for
             # the one it picks when its unrestricted best was outside the set; what it
             # picked in an inked cell was right 30 times of 30 (seeds 2718, 7301, 5813,

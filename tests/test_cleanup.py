@@ -148,6 +148,24 @@ def test_the_y_alone_in_the_workers_compensation_box_is_read(tmp_path):
     assert [w.text for w in page.words] == ["Y"]
 
 
+def test_a_lone_bold_b_in_the_insurer_letter_cells_is_read(tmp_path):
+    # Stacked and restricted to "ABCDEF", tesseract read these bold B's as nothing (a
+    # whitelist empties its choice for the glyph); read alone, unrestricted, they are B.
+    def draw(c):
+        c.setFont("Helvetica-Bold", 9)
+        for y in (560, 500, 440):
+            c.drawString(60, y, "B")
+    img = render(tmp_path, draw)
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
+                       source="ocr", image=img)
+    cells = []
+    for y in (560, 500, 440):
+        x, top = px(60, y + 14)
+        cells.append(Reread(1, (x - 30, top, x + 45, top + 75), "ABCDEF"))
+    assert reread([page], cells, timeout=60) == 3
+    assert sorted(w.text for w in page.words) == ["B", "B", "B"]
+
+
 # ---------------------------------------------------------------------------- second read
 
 
