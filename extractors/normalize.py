@@ -221,11 +221,20 @@ def parse_policy_number(text: str) -> tuple[str | None, float]:
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$")
 
 
+# What is left of the "E-MAIL ADDRESS:" label when OCR glues it to the address.
+_EMAIL_LABEL = re.compile(r"^(?:e-?mail)?address[.:_;,]+", re.IGNORECASE)
+
+
 def parse_email(text: str) -> tuple[str | None, float]:
     t = clean_text(text).replace(" ", "")
     if not t:
         return None, 0.0
-    return t.lower(), (1.0 if _EMAIL.match(t) else 0.4)
+    fit = 1.0
+    if _EMAIL_LABEL.match(t) and "@" in t:
+        # "address.certificates@..." (read so three times on a fax, and accepted): the
+        # label's remnant, not the mailbox's name; taken off, and never accepted as read.
+        t, fit = _EMAIL_LABEL.sub("", t), 0.8
+    return t.lower(), (fit if _EMAIL.match(t) else 0.4)
 
 
 def parse_text(text: str) -> tuple[str | None, float]:

@@ -37,6 +37,13 @@ THRESHOLDS: dict[str, float] = {
 }
 
 USUAL_LIMIT_STEP = 1000  # limits are round amounts: 1,000,000 not 1,000,070
+# The leading figures of the amounts limits, deductibles and retentions are sold in:
+# 1, 1.5, 2, 2.5, 3, 4, 5, 6 and 7.5 times a power of ten (5,000 ... 25,000,000).
+USUAL_MANTISSAS = ("1", "15", "2", "25", "3", "4", "5", "6", "75")
+
+
+def usual_limit(value: int) -> bool:
+    return str(value).rstrip("0") in USUAL_MANTISSAS
 
 
 def _lower(f: FieldValue | None, factor: float, note: str) -> None:
@@ -82,9 +89,10 @@ def cross_check(fields: dict[str, FieldValue]) -> None:
                 _lower(f, 0.4, "limit outside the plausible range")
             elif f.value % USUAL_LIMIT_STEP:
                 _lower(f, 0.6, "not a usual limit amount")
-            elif len(str(f.value).rstrip("0")) > 2:
+            elif not usual_limit(f.value):
                 # Limits are sold in round steps (500,000, 1,500,000); 106,000 is more
-                # likely 100,000 with a speck read as a digit (a fax).
+                # likely 100,000 with a speck read as a digit (a fax), 900,000 a 500,000
+                # whose 5 a fax closed into a 9 (read so three times, and accepted).
                 _lower(f, 0.8, "an unusual limit amount")
         occ = fields.get(f"{base}.limits.each_occurrence")
         agg = fields.get(f"{base}.limits.general_aggregate")

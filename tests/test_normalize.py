@@ -31,6 +31,13 @@ def test_parse_date(text, value):
     assert nz.parse_date(text)[0] == value
 
 
+def test_an_email_label_remnant_glued_to_the_address_is_taken_off():
+    assert nz.parse_email("address.certificates@cornerstonerisk.com") == (
+        "certificates@cornerstonerisk.com", 0.8)
+    assert nz.parse_email("ADDRESS:jdoe@acme.com")[0] == "jdoe@acme.com"
+    assert nz.parse_email("addressing@acme.com") == ("addressing@acme.com", 1.0)
+
+
 def test_a_dollar_sign_read_as_s():
     assert nz.parse_money("S1M") == (1000000, 0.9)
     assert nz.parse_money("S500,000") == (500000, 0.9)

@@ -78,3 +78,17 @@ def test_a_limit_with_more_than_two_significant_digits_is_unusual():
         == "accepted"
     assert fields["policies.general_liability.limits.damage_to_rented_premises"].status \
         == "accepted"
+
+
+def test_a_limit_in_no_amount_limits_are_sold_in_is_unusual():
+    # 900,000: a 500,000 whose 5 a fax closed into a 9, read so three times and accepted.
+    paths = ("policies.general_liability.limits.each_occurrence",
+             "policies.umbrella_liability.limits.each_occurrence",
+             "policies.umbrella_liability.limits.aggregate")
+    amounts = (900_000, 7_500_000, 25_000_000)
+    fields = {p: _f(p, v, 0.93) for p, v in zip(paths, amounts, strict=True)}
+    cross_check(fields)
+    assign_status(fields)
+    assert fields[paths[0]].status == "needs_review"
+    assert "unusual" in fields[paths[0]].notes[0]
+    assert fields[paths[1]].status == fields[paths[2]].status == "accepted"

@@ -54,3 +54,28 @@ def test_a_value_every_other_reading_contradicts_is_less_sure():
     lone = _ex(limit=(1000000, 0.84))
     vote(lone, [_ex(), _ex()])
     assert lone.fields[LIMIT].confidence == 0.84
+
+
+def test_a_base_value_outvoted_by_less_sure_readings_is_less_sure():
+    # The thickened reading took a box's thick outline for a mark (OCCUR at 1.0); the two
+    # others read CLAIMS-MADE by the boxes' places (0.891).
+    path = "policies.umbrella_liability.occurrence_basis"
+    base = Extraction(fields={path: FieldValue(path, "occurrence", 1.0, 1, (0, 0, 1, 1))})
+    w = [Extraction(fields={path: FieldValue(path, "claims_made", 0.891, 1, (0, 0, 1, 1))})
+         for _ in range(2)]
+    vote(base, w)
+    assert base.fields[path].value == "occurrence"
+    assert base.fields[path].confidence == ALONE_FACTOR
+    assert base.fields[path].notes == ["2 of 3 readings gave 'claims_made'"]
+
+
+def test_a_majority_of_another_thing_does_not_replace_the_base():
+    # The witnesses counted the insurer rows from another one: not a misreading of ERIE.
+    path = "insurers.A.name"
+    base = Extraction(fields={path: FieldValue(path, "ERIE INSURANCE EXCHANGE", 0.8, 1,
+                                               (0, 0, 1, 1))})
+    w = [Extraction(fields={path: FieldValue(path, "OWNERS INSURANCE COMPANY", 0.9, 1,
+                                             (0, 0, 1, 1))}) for _ in range(2)]
+    vote(base, w)
+    assert base.fields[path].value == "ERIE INSURANCE EXCHANGE"
+    assert base.fields[path].confidence < 0.8
