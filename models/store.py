@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from models.crosscheck import check_insurers
 from models.db import read_only
 from models.orm import (
     FIELD_STATUSES,
@@ -187,6 +188,7 @@ def _save(s: Session, result: DocumentResult) -> SaveOutcome:
 
     if result.status != "processed":
         return SaveOutcome(doc.id, None, duplicate=False)
+    check_insurers(s, result.extractions)  # in this transaction: against what is stored
     ids = []
     for ordinal, extraction in enumerate(result.extractions, start=1):
         cert = Certificate(document=doc, ordinal=ordinal)

@@ -30,7 +30,7 @@ from models.export import (
     write_csv,
     write_jsonl,
 )
-from models.orm import Base, Certificate, Correction, Document, Insurer, Limit, Policy
+from models.orm import Base, Certificate, Correction, Document, Field, Insurer, Limit, Policy
 from models.store import (
     StaleFieldError,
     apply_correction,
@@ -422,3 +422,28 @@ def test_read_only_export_does_not_block_writers(engine):
     assert list(records) == []  # the export reads its snapshot, not the later write
     assert first["source"]["file"] == "acme-2026.pdf"
     assert [r["source"]["file"] for r in iter_records(engine)] == ["acme-2026.pdf", "second.pdf"]
+
+
+def test_an_naic_the_store_contradicts_for_the_same_insurer_goes_to_review(engine):
+    def trusted(result: DocumentResult) -> DocumentResult:
+        for f in result.extraction.fields.values():
+            f.status, f.confidence = "accepted", 0.95
+        return result
+
+    first = trusted(make_result(data=b"first"))
+    save_result(engine, first)
+    save_result(engine, trusted(make_result(data=b"second", file="second.pdf")))
+    misread = copy.deepcopy(RECORD)
+    misread["insurers"]["A"] = {"name": "TRAVELERS CASUALTY AND SURETY COMPANY.",
+                                "naic": "19088"}  # a digit misread
+    third = trusted(make_result(misread, data=b"third", file="third.pdf"))
+    cid = save_result(engine, third).certificate_id
+    with Session(engine) as s:
+        f = s.scalar(select(Field).where(Field.certificate_id == cid,
+                                         Field.path == "insurers.A.naic"))
+        assert f.status == "needs_review" and f.confidence < 0.9
+        assert f.notes == ["2 stored certificates give NAIC 19038 for "
+                           "TRAVELERS CASUALTY AND SURETY COMPANY."]
+        other = s.scalar(select(Field).where(Field.certificate_id == cid,
+                                             Field.path == "insurers.B.naic"))
+        assert other.status == "accepted"  # agrees with the store
