@@ -129,7 +129,11 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
             row = sorted(same_row(layout.page.words, words[at[0]]), key=lambda w: w.x0)
             words = _glued(row, next(k for k, w in enumerate(row) if w is words[at[0]]),
                            r["EMAIL"].x0)
-        col.add("producer.email", words, nz.parse_email)
+        if words:
+            text, fit = _email_text(words)
+            f = col.add("producer.email", words, nz.parse_email, text=text, structure=fit)
+            if f is not None and fit < 1:
+                f.notes.append("a dot OCR dropped put back")
     _contact_by_shape(layout, sk, col)
     _insurers(layout, sk, col)
 
@@ -187,11 +191,30 @@ def _glued(row: list[Word], k: int, left: float) -> list[Word]:
     # remnant ("ADDRESS:" read as "eatss."), not the start of the address.
     start = left + 0.5 * row[k].height
     while i > 0 and row[i - 1].x0 > start and (
-            row[i].text[:1] in joins or row[i - 1].text[-1:] in joins):
+            row[i].text[:1] in joins or row[i - 1].text[-1:] in joins
+            or _dot_lost(row[i - 1], row[i])):
         i -= 1
     while j + 1 < len(row) and (row[j].text[-1:] in joins or row[j + 1].text[:1] in joins):
         j += 1
     return row[i:j + 1]
+
+
+def _dot_lost(a: Word, b: Word) -> bool:
+    """"NICOLE" then "CASTILLO@..." with the dot between them dropped as a speck: a name
+    a character's width or so before the address's "@" part (an address has no space)."""
+    return "@" in b.text and "@" not in a.text and a.text.isalpha() \
+        and b.x0 - a.x1 < 1.2 * max(a.height, b.height)
+
+
+def _email_text(words: list[Word]) -> tuple[str, float]:
+    """The address's text, a dot put back where one was dropped (fit 0.6: a guess)."""
+    text, fit = words[0].text, 1.0
+    for a, b in zip(words, words[1:], strict=False):
+        if _dot_lost(a, b) and a.text[-1:] not in ".-_@" and b.text[:1] not in ".-_@":
+            text, fit = text + "." + b.text, 0.6
+        else:
+            text += b.text
+    return text, fit
 
 
 def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:

@@ -56,6 +56,19 @@ def test_contact_values_are_found_by_their_shape_when_labels_are_garbled():
     assert fields["insurers.A.name"].value == "Continental Casualty"
 
 
+def test_a_dot_ocr_dropped_from_an_email_is_put_back_for_review():
+    # "NICOLE" "." "CASTILLO@..." with the dot dropped as a speck: the address lost its
+    # first part ("castillo@...", accepted after a second read agreed).
+    fields = _header([
+        [(1218, "CONTACT"), (1360, "NAME:"), (1460, "Nicole")],
+        [(1218, "PHONE"), (1330, "(A/C,"), (1440, "No,"), (1500, "Ext):"), (1600, "856-595-9845")],
+        [(1218, "E-MAIL"), (1340, "ADDRESS:"), (1530, "NICOLE"), (1657, "CASTILLO@X.COM")],
+    ])
+    f = fields["producer.email"]
+    assert f.value == "nicole.castillo@x.com"
+    assert f.confidence < 0.8 and "dot" in f.notes[0]  # a guess: for review
+
+
 def test_a_label_remnant_at_the_box_edge_is_not_part_of_the_address():
     fields = _header([
         [(1217, "pean"), (1325, "Tanya"), (1435, "Murphy")],

@@ -246,3 +246,22 @@ def test_limit_formats_and_their_truth() -> None:
     assert typed["short"] == ["$1M", "$1.5M", "$300K", "$2,500"]
     for style, texts in typed.items():
         assert [money(t) for t in texts] == [1_000_000, 1_500_000, 300_000, 2_500], style
+
+
+def test_some_limit_cells_hold_words_and_the_truth_has_no_amount_there() -> None:
+    from fixtures.data import CELL_WORDS
+
+    found = 0
+    for seed in range(30):
+        cert = make_certificate(seed)
+        text = _pages(cert.pdf)[0]
+        # Not N/A or EXCLUDED, which the form prints too (the WC row's "N / A", "OFFICER/
+        # MEMBER EXCLUDED?").
+        found += any(w in text for w in CELL_WORDS if w not in ("N/A", "EXCLUDED"))
+    assert found >= 2
+    # Seed 10 types EXCLUDED for the products aggregate: printed, and not in the truth.
+    cert = make_certificate(10)
+    assert re.search(r"EXCLUDED(?!\?)", _pages(cert.pdf)[0])
+    [gl] = [p for p in cert.truth["policies"] if p["line"] == "general_liability"]
+    assert "products_completed_operations_aggregate" not in gl["limits"]
+    assert gl["limits"]["each_occurrence"] > 0
