@@ -17,7 +17,13 @@ from extractors.fields import (
     text_lines,
 )
 from extractors.grid import Grid, Section, hits_between
-from extractors.gridrules import LIMIT_ROWS, limit_divider, limit_rows, option_slots
+from extractors.gridrules import (
+    LIMIT_ROWS,
+    beside_own,
+    limit_divider,
+    limit_rows,
+    option_slots,
+)
 from extractors.layout import LabelHit, PageLayout
 from pipeline.record import policy_key
 from pipeline.reread import INSET
@@ -332,11 +338,16 @@ class PolicyReader:
         x0, x1 = self.grid.cols.get(col, (0, self.layout.page.width))
         hits = [h for h in hits_between(self.layout, lid, y0, y1) if x0 - 5 <= h.cx <= x1 + 5]
         sec = self.section
-        if hits or sec is None or self.layout.page.source != "ocr":
+        if sec is None or self.layout.page.source != "ocr":
             return hits
         if col not in self._slots:
             self._slots[col] = option_slots(self.layout, sec.kind, col, (x0, sec.y0, x1, sec.y1))
-        box = self._slots[col].get(lid)
+        slots = self._slots[col]
+        # A label read beside another option's box is a misreading of that option's.
+        hits = [h for h in hits if beside_own(slots, lid, h)]
+        if hits:
+            return hits
+        box = slots.get(lid)
         if box is None or not y0 <= (box.bbox[1] + box.bbox[3]) / 2 <= y1:
             return []
         # The box stands for its label: where the option is printed, with no words read.

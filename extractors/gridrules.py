@@ -163,8 +163,8 @@ def _beside(box: CheckBox, hit: LabelHit) -> bool:
 def option_slots(layout: PageLayout, kind: str, col: str, cell: BBox) -> dict[str, CheckBox]:
     """The option boxes of a section's column ``col`` (``cell``) by their place in the form,
     for options whose labels OCR garbled past matching ("(x(UR" for OCCUR).  Empty unless
-    the boxes make exactly the form's rows and every option label that was read is beside
-    its own box."""
+    the boxes make exactly the form's rows and most option labels read are beside their
+    own boxes."""
     template = BOX_ROWS.get((kind, col))
     if template is None:
         return {}
@@ -176,8 +176,17 @@ def option_slots(layout: PageLayout, kind: str, col: str, cell: BBox) -> dict[st
         return {}
     slots = {lid: b for row, lids in zip(rows, template, strict=True)
              for b, lid in zip(row, lids, strict=True)}
+    agree = disagree = 0
     for lid, b in slots.items():
         hits = [h for h in layout.all(lid) if y0 <= h.cy <= y1 and x0 - 5 <= h.cx <= x1 + 5]
-        if hits and not any(_beside(b, h) for h in hits):
-            return {}
-    return slots
+        if hits:
+            ok = any(_beside(b, h) for h in hits)
+            agree, disagree = agree + ok, disagree + (not ok)
+    # Most labels read beside their own boxes: the rows are the form's, and a label read
+    # beside another option's box is a misreading ("WNED", NON-OWNED's tail, for OWNED).
+    return slots if disagree == 0 or agree >= 2 * disagree else {}
+
+
+def beside_own(slots: dict[str, CheckBox], lid: str, hit: LabelHit) -> bool:
+    """Whether a label hit sits beside its option's box (True when there are no slots)."""
+    return lid not in slots or _beside(slots[lid], hit)

@@ -316,6 +316,13 @@ def _insurers(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         col.add(f"insurers.{letter}.naic", naic_words, nz.parse_naic, structure=structure)
 
 
+# "DESCRIPTION OF OPERATIONS / LOCATIONS / VEHICLES (ACORD 101, Additional Remarks
+# Schedule, may be attached if more space is required)"
+_DESC_LABEL_WORDS = frozenset(
+    "description of operations locations vehicles acord 101 additional remarks schedule "
+    "may be attached if more space is required".split()) | {""}
+
+
 def read_bottom(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     """Description of operations and the certificate holder."""
     page = layout.page
@@ -326,6 +333,8 @@ def read_bottom(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         label_row_end = max((w.y1 for w in same_row(page.words, desc)), default=desc.y1)
         y_end = holder.y0 - 4 if holder else page.height
         lines = region_lines(layout, 0, label_row_end + 1, page.width, y_end, exclude=set())
+        if lines and all(norm(w.text) in _DESC_LABEL_WORDS for ln in lines for w in ln):
+            lines = []  # only the label's own words (its wrapped tail): the text was lost
         if lines:
             words = [w for line in lines for w in line]
             text = " ".join(join_words(line) for line in lines)

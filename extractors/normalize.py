@@ -316,13 +316,28 @@ def parse_address(text: str) -> tuple[str | None, float]:
 _FLAGS = ("additional_insured", "subrogation_waived", "per_statute", "proprietor_excluded")
 
 
+_PERIOD_GROUP = re.compile(r"(?<=\d)\.(?=\d{3}(?!\d))")
+
+
+def parse_limit_text(text: str) -> tuple[str | None, float]:
+    """An "other" row's limits, printed words and all ("Each Claim $2,000,000"), with the
+    thousands separators a fax turned into periods put back ("$2.000.000")."""
+    value, fit = parse_text(text)
+    if value is None:
+        return None, 0.0
+    fixed = _PERIOD_GROUP.sub(",", value)
+    return fixed, (min(fit, 0.9) if fixed != value else fit)
+
+
 def parser_for(path: str):  # -> Callable[[str], tuple[Any, float]] | None
     """The normalizer of a record path (the review page and the second read use it), or None
     for values that are not typed text (check-box choices, lists)."""
     last = path.rsplit(".", 1)[-1]
     if path == "certificate_date" or last in ("effective_date", "expiration_date"):
         return parse_date
-    if path.startswith("policies.other") and last in ("description", "limit"):
+    if path.startswith("policies.other") and last == "limit":
+        return parse_limit_text
+    if path.startswith("policies.other") and last == "description":
         return parse_text  # the row's printed words, whatever they are
     if ".limits." in path or last == "retention":
         return parse_money

@@ -210,4 +210,4 @@ def _others(reader: PolicyReader, grid: Grid, sec: Section) -> None:
         reader.col.add(f"{base}.description", line, nz.parse_text)
         lim = _col_words(layout, grid, "H_LIMITS", y0, y1)
         if lim:
-            reader.col.add(f"{base}.limits.limit", lim, nz.parse_text)
+            reader.col.add(f"{base}.limits.limit", lim, nz.parse_limit_text)

@@ -6,8 +6,9 @@ overall; its cells were read again); the others are witnesses.  Per field:
 
 - most readings give one value and the base another (or none): the majority's value, when
   its surest reading is surer than the base's;
-- every reading gives the base's value, read with some confidence and with nothing odd
-  found about it: it is as sure as such fields proved to be;
+- every reading gives the base's value (a date, an amount, a number or a mark, not text),
+  read with some confidence and with nothing odd found about it: it is as sure as such
+  fields proved to be;
 - every other reading gives another value, or most readings another one but less surely:
   the base's is less sure.
 """
@@ -18,6 +19,7 @@ import copy
 
 from rapidfuzz import fuzz
 
+from pipeline.record import field_family
 from pipeline.types import Extraction, FieldValue
 
 AGREED_NOTE = "readings agree"
@@ -30,6 +32,12 @@ READ_FLOOR = 0.6
 # below every family's threshold from an OCR confidence of 1.0 (check boxes accept at 0.8).
 ALONE_FACTOR = 0.75
 VARIANT_RATIO = 75  # rapidfuzz ratio above which two values are readings of one printing
+# Values whose shape a misread rarely keeps (a date, an amount, a number, a mark): three
+# readings agreeing on one are right.  Not text: three readings of a fax agreed on
+# "Emplovment", "angelu.nguyen@" and "Ingurance" (seed 9517), the same broken glyphs read
+# the same way each time.
+SHAPED = frozenset({"certificate_date", "policy_dates", "limits", "insurer_naic",
+                    "insurer_letters", "addl_subr", "check_boxes"})
 # Notes that say how a value was found, not that something is wrong with it.
 _NEUTRAL = ("a second read agreed", "limit named by its row", "found by its shape")
 
@@ -60,7 +68,8 @@ def vote(base: Extraction, witnesses: list[Extraction]) -> None:
         if mine is not None and any(f is mine for f in best):
             if len(best) >= 2:
                 unanimous = len(best) == n >= 3
-                if unanimous and mine.confidence >= READ_FLOOR and not _findings(mine):
+                if unanimous and mine.confidence >= READ_FLOOR and not _findings(mine) \
+                        and field_family(path) in SHAPED:
                     mine.confidence = round(max(mine.confidence, UNANIMOUS_CONFIDENCE), 4)
                 mine.notes.append(f"{AGREED_NOTE} ({len(best)} of {n})")
             elif n >= 3 and len(cands) == n:

@@ -265,3 +265,32 @@ def test_per_statute_and_the_proprietor_box_by_their_place():
 
     _proprietor(reader, "policies.workers_compensation", sec)
     assert reader.col.fields["policies.workers_compensation.proprietor_excluded"].value is False
+
+
+def test_a_label_read_beside_another_options_box_is_that_ones_misreading():
+    # "WNED", NON-OWNED's tail with "NON-" lost, matched OWNED beside NON-OWNED's (empty)
+    # box: OWNED AUTOS ONLY read checked at 1.0, NON-OWNED lost.
+    page = _garbled_gl_page({0: "EACH OCCURRENCE"})
+    page.words = [x for x in page.words if x.text not in ("COMMERCIAL", "GENERAL", "LIABILITY")]
+    rows = [(1, [(210, 0.0, "ANY AUTO")]),
+            (2, [(210, 0.5, "QVNFQ"), (470, 0.0, "SCHEDULED")]),  # OWNED garbled
+            (3, [(210, 0.5, "HIRED"), (470, 0.0, "WNED")])]
+    for row, boxes in rows:
+        y = GL_TOP + row * ROW + 9
+        for x, fill, text in boxes:
+            page.boxes.append(CheckBox((x, y, x + 32, y + 32), fill))
+            page.words += [_w(t, x + 40 + 100 * k, y + 3, char=15)
+                           for k, t in enumerate(text.split())]
+    page.image = np.full((page.height, page.width), 255, np.uint8)
+    layout = build_layout(page)
+    grid = find_grid(layout, find_skeleton(layout))
+    reader = PolicyReader(layout, grid, Collector(page=1))
+    sec = Section("auto", GL_TOP, GL_TOP + 5 * ROW, None)
+    reader.enter(sec)
+    got = {lid: reader.checked(lid, sec.y0, sec.y1)[0]
+           for lid in ("ANY_AUTO", "OWNED_AUTOS", "SCHEDULED_AUTOS", "HIRED_AUTOS",
+                       "NON_OWNED_AUTOS")}
+    assert got == {"ANY_AUTO": False, "OWNED_AUTOS": True, "SCHEDULED_AUTOS": False,
+                   "HIRED_AUTOS": True, "NON_OWNED_AUTOS": False}
+    _, _, hit = reader.checked("OWNED_AUTOS", sec.y0, sec.y1)
+    assert hit is not None and hit.x0 < 300  # its own box, not NON-OWNED's

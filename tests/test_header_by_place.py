@@ -142,3 +142,21 @@ def test_the_holders_box_ends_at_its_rule_when_cancellation_is_unread():
     got = {p: f.value for p, f in col.fields.items()}
     assert got["certificate_holder.name"] == "City of Riverton"
     assert got["certificate_holder.address"] == "9081 Harbor Rd"
+
+
+def test_a_description_of_only_its_labels_own_words_is_no_description():
+    # A fax lost the description's text; the label's wrapped tail is no description.
+    from extractors.header import read_bottom
+
+    words = [_w("INSURED", 123, 987), _w("COVERAGES", 123, 1285),
+             _w("DESCRIPTION", 123, 2427), _w("OF", 300, 2427), _w("OPERATIONS", 345, 2427),
+             _w("/", 490, 2427), _w("LOCATIONS", 510, 2427),
+             _w("OPERATIONS", 600, 2480), _w("CERTIFICATE", 123, 2742),
+             _w("HOLDER", 300, 2742), _w("CANCELLATION", 1305, 2738),
+             _w("City", 140, 2800, h=28, char=20)]
+    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr")
+    layout = build_layout(page)
+    col = Collector(page=1)
+    read_bottom(layout, find_skeleton(layout), col)
+    assert "description_of_operations" not in col.fields
+    assert col.fields["certificate_holder.name"].value == "City"

@@ -38,6 +38,12 @@ def test_an_email_label_remnant_glued_to_the_address_is_taken_off():
     assert nz.parse_email("addressing@acme.com") == ("addressing@acme.com", 1.0)
 
 
+def test_an_other_rows_limit_text_gets_its_thousands_separators_back():
+    assert nz.parse_limit_text("Each Claim $2.000.000") == ("Each Claim $2,000,000", 0.9)
+    assert nz.parse_limit_text("AGGREGATE $1,000,000.00") == ("AGGREGATE $1,000,000.00", 1.0)
+    assert nz.parser_for("policies.other#2.limits.limit") is nz.parse_limit_text
+
+
 def test_a_dollar_sign_read_as_s():
     assert nz.parse_money("S1M") == (1000000, 0.9)
     assert nz.parse_money("S500,000") == (500000, 0.9)
@@ -126,7 +132,7 @@ def test_clean_text_straightens_typographic_quotes():
     ("policies.general_liability.expiration_date", nz.parse_date),
     ("policies.automobile_liability#2.limits.combined_single_limit", nz.parse_money),
     ("policies.excess_liability.retention", nz.parse_money),
-    ("policies.other.limits.limit", nz.parse_text),
+    ("policies.other.limits.limit", nz.parse_limit_text),
     ("policies.other#2.description", nz.parse_text),
     ("producer.phone", nz.parse_phone),
     ("producer.fax", nz.parse_phone),
