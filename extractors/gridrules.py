@@ -46,12 +46,15 @@ def columns_by_rules(xs: Sequence[float], heads: dict[str, BBox], *, min_agree: 
     did read sit in their own cells (``min_agree`` of them, at most one elsewhere: a fax
     read "TYPE OF INSURANCE" as "INST RAN" and took it for INSR).
     """
-    spans = list(zip(xs, xs[1:], strict=False))
-    for order in COLUMN_ORDERS:
-        if len(spans) == len(order):
-            cols = dict(zip(order, spans, strict=True))
-            if headers_agree(cols, heads, min_agree):
-                return cols
+    # A line outside the grid crossing the header row too (a photo's page edge, a fax's
+    # streak) is one rule too many at either end.
+    for cut in (xs, xs[1:], xs[:-1]):
+        spans = list(zip(cut, cut[1:], strict=False))
+        for order in COLUMN_ORDERS:
+            if len(spans) == len(order):
+                cols = dict(zip(order, spans, strict=True))
+                if headers_agree(cols, heads, min_agree):
+                    return cols
     return None
 
 

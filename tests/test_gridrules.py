@@ -28,6 +28,8 @@ def test_columns_named_by_their_place_between_the_rules():
     assert cols is not None
     assert cols["H_INSR"] == (100, 200) and cols["H_TYPE"] == (200, 730)
     assert cols["H_EFF"] == (1320, 1520) and cols["H_LIMITS"] == (1670, 2450)
+    # A photo's page edge crossing the header row as well: one rule too many.
+    assert columns_by_rules([17, *XS], heads) == cols
     # Two headers out of place: the rules are not the form's columns after all.
     heads["H_EXP"] = (1050, 1310, 1160, 1370)
     assert columns_by_rules(XS, heads) is None
