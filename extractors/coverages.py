@@ -214,6 +214,8 @@ class PolicyReader:
 
     def flags(self, base: str, y0: float, y1: float) -> None:
         for colname, attr in (("H_ADDL", "additional_insured"), ("H_SUBR", "subrogation_waived")):
+            if colname not in self.grid.cols:
+                continue  # the 2009/09 form has no SUBR WVD column: nothing to read
             words = _col_words(self.layout, self.grid, colname, y0, y1)
             text = " ".join(w.text for w in words)
             value, fit = nz.parse_flag(text)

@@ -12,11 +12,12 @@ from pipeline.process import process_file
 from pipeline.record import build_record
 
 
-# Seeds whose certificates type a word in a limit cell (fixtures.data.cell_words): 10 has
-# EXCLUDED for the products aggregate, 21 INCLUDED for E.L. disease - each employee.
+# Seeds whose certificates type a word in a limit cell (fixtures.data.cell_words): 20314 has
+# INCLUDED for damage to rented premises, 20309 EXCLUDED for the general aggregate (and for
+# E.L. disease - policy limit).
 @pytest.mark.parametrize(("seed", "condition", "line", "key"), [
-    (10, "scan300", "general_liability", "products_completed_operations_aggregate"),
-    (21, "digital", "workers_compensation", "el_disease_each_employee"),
+    (20314, "scan300", "general_liability", "damage_to_rented_premises"),
+    (20309, "digital", "general_liability", "general_aggregate"),
 ])
 def test_a_word_in_a_limit_cell_is_no_amount(tmp_path, seed, condition, line, key):
     path = write_sample(tmp_path, f"{condition}-{seed}", make_certificate(seed), condition, seed)
@@ -31,3 +32,20 @@ def test_a_word_in_a_limit_cell_is_no_amount(tmp_path, seed, condition, line, ke
     record = build_record(ex.values(), source={}, fields={})
     limits = [o for o in compare(truth, record) if f"{line}.limits" in o.path]
     assert all(o.correct for o in limits)
+
+
+# Seed 20300 prints the 2009/09 form: no SUBR WVD column, ADD'L INSRD, ALL OWNED AUTOS and
+# "WC STATU-TORY LIMITS" (fixtures.layouts.older_edition).
+@pytest.mark.parametrize("condition", ["digital", "scan300"])
+def test_the_2009_edition_without_a_subrogation_column(tmp_path, condition):
+    cert = make_certificate(20300)
+    path = write_sample(tmp_path, f"{condition}-20300", cert, condition, 20300)
+    truth = json.loads(path.with_name(path.stem + ".truth.json").read_text())
+    [ex] = process_file(path).extractions
+    assert not [p for p in ex.fields if p.endswith(".subrogation_waived")]
+    assert ex.fields["policies.workers_compensation.per_statute"].value is True
+    record = build_record(ex.values(), source={}, fields={})
+    outcomes = compare(truth, record)
+    right = sum(o.correct for o in outcomes) / len(outcomes)
+    assert right >= (1.0 if condition == "digital" else 0.95)
+    assert all(o.correct for o in outcomes if ".additional_insured" in o.path)
