@@ -153,6 +153,26 @@ class PolicyReader:
         self.counts[line] = self.counts.get(line, 0) + 1
         return policy_key(line, self.counts[line])
 
+    def twin_rows(self, base: str, y0: float, y1: float) -> list[tuple[float, float]]:
+        """Rows of a section below its policy's own that hold a second policy of the line
+        (another fleet, another insurer): a policy number with a date beside it.  A second
+        line of a wrapped number has no date, and is not one."""
+        first = self.col.fields.get(f"{base}.policy_number")
+        if first is None:
+            return []
+        L, g = self.layout, self.grid
+        out = []
+        for line in text_lines(_col_words(L, g, "H_POLNUM", y0, y1)):
+            top, bottom = min(w.y0 for w in line), max(w.y1 for w in line)
+            h = bottom - top
+            if top <= first.bbox[3] or not any(c.isdigit() for c in join_words(line)):
+                continue
+            band = (top - 0.5 * h, bottom + 0.5 * h)
+            if any(date_words(_col_words(L, g, col, *band), nz.parse_date)
+                   for col in ("H_EFF", "H_EXP")):
+                out.append(band)
+        return out
+
     def common(self, base: str, y0: float, y1: float) -> bool:
         """Number, dates, letter and flags of one policy; True when anything was read.
 

@@ -277,11 +277,14 @@ def _below(seg: list[Word], segments_by_row: list[list[list[Word]]], row: int
            ) -> list[Word] | None:
     """The run printed right under ``seg``, starting at the same x: a label wrapped onto a
     second line in a narrow cell ("PERSONAL &" / "ADV INJURY")."""
-    h = max(w.height for w in seg)
+    # A check mark before the label ("X" in its box) is taller than the label's small type
+    # and reaches into the next line: the label's own words say where it ends.
+    text = [w for w in seg if not _mark_like(w.text)] or seg
+    h = max(w.height for w in text)
     for nxt in segments_by_row[row + 1: row + 3]:
         for t in nxt:
-            gap = t[0].y0 - max(w.y1 for w in seg)
-            if -0.2 * h <= gap <= 0.8 * h and abs(t[0].x0 - seg[0].x0) <= 1.5 * h:
+            gap = t[0].y0 - max(w.y1 for w in text)
+            if -0.2 * h <= gap <= 0.8 * h and abs(t[0].x0 - text[0].x0) <= 1.5 * h:
                 return t
     return None
 

@@ -82,6 +82,17 @@ def _present(reader: PolicyReader, line: str, sec: Section, limits: dict[str, st
         return None
     if f"{base}.additional_insured" not in reader.col.fields:
         reader.flags(base, sec.y0, sec.y1)  # only limits were read: the flags' row is unknown
+    twins = reader.twin_rows(base, sec.y0, sec.y1)
+    if twins:
+        # The first policy's flags are on its own row, not on the next one's.
+        num = reader.col.fields[f"{base}.policy_number"].bbox
+        reader.flags(base, num[1] - 0.9 * (num[3] - num[1]), twins[0][0])
+    for band in twins:
+        # A second policy of the line on the next row: its own number, dates, insurer and
+        # flags; the section's limits and check boxes stay the first one's.
+        twin = f"policies.{reader.key(line)}"
+        if not reader.common(twin, *band):
+            reader.counts[line] -= 1
     return base
 
 

@@ -287,3 +287,13 @@ def test_older_editions_of_the_form() -> None:
     _, cert, text = editions["2016/03"]
     assert "WVD" in text and "PER STATUTE" in text and re.search(r"AUTOS\s+ONLY", text)
     assert all("subrogation_waived" in p for p in cert.truth["policies"])
+
+
+def test_a_second_policy_of_a_line_on_the_next_row() -> None:
+    cert = make_certificate(20376)
+    autos = [p for p in cert.truth["policies"] if p["line"] == "automobile_liability"]
+    assert len(autos) == 2 and autos[1]["policy_number"] != autos[0]["policy_number"]
+    assert autos[1]["limits"] == {} and "autos" not in autos[1]
+    assert autos[1]["policy_number"] in _collapse(_pages(cert.pdf)[0])
+    assert "policies.automobile_liability#2.policy_number" in flatten(cert.truth)
+    _check_truth_shape(cert.truth)

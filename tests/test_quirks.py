@@ -34,12 +34,12 @@ def test_a_word_in_a_limit_cell_is_no_amount(tmp_path, seed, condition, line, ke
     assert all(o.correct for o in limits)
 
 
-# Seed 20300 prints the 2009/09 form: no SUBR WVD column, ADD'L INSRD, ALL OWNED AUTOS and
+# Seed 20346 prints the 2009/09 form: no SUBR WVD column, ADD'L INSRD, ALL OWNED AUTOS and
 # "WC STATU-TORY LIMITS" (fixtures.layouts.older_edition).
 @pytest.mark.parametrize("condition", ["digital", "scan300"])
 def test_the_2009_edition_without_a_subrogation_column(tmp_path, condition):
-    cert = make_certificate(20300)
-    path = write_sample(tmp_path, f"{condition}-20300", cert, condition, 20300)
+    cert = make_certificate(20346)
+    path = write_sample(tmp_path, f"{condition}-20346", cert, condition, 20346)
     truth = json.loads(path.with_name(path.stem + ".truth.json").read_text())
     [ex] = process_file(path).extractions
     assert not [p for p in ex.fields if p.endswith(".subrogation_waived")]
@@ -49,3 +49,24 @@ def test_the_2009_edition_without_a_subrogation_column(tmp_path, condition):
     right = sum(o.correct for o in outcomes) / len(outcomes)
     assert right >= (1.0 if condition == "digital" else 0.95)
     assert all(o.correct for o in outcomes if ".additional_insured" in o.path)
+
+
+# Seeds whose certificates list a second policy of a line on the section's next row
+# (fixtures.data.twin_policy): 20376 a second auto policy, 20364 a second GL one.  20393 is
+# a 2010/05 form whose "ALL OWNED / AUTOS" wraps after its check mark.
+@pytest.mark.parametrize(("seed", "condition", "line"), [
+    (20376, "scan300", "automobile_liability"),
+    (20364, "digital", "general_liability"),
+    (20393, "digital", "automobile_liability"),
+])
+def test_two_policies_of_one_line(tmp_path, seed, condition, line):
+    cert = make_certificate(seed)
+    path = write_sample(tmp_path, f"{condition}-{seed}", cert, condition, seed)
+    truth = json.loads(path.with_name(path.stem + ".truth.json").read_text())
+    [ex] = process_file(path).extractions
+    record = build_record(ex.values(), source={}, fields={})
+    mine = [o for o in compare(truth, record) if o.path.startswith(f"policies.{line}")]
+    assert any(o.path.startswith(f"policies.{line}#2.policy_number") for o in mine)
+    for o in mine:
+        if o.family not in ("policy_numbers", "parties"):  # O/0 read for review, not here
+            assert o.correct, (o.path, o.expected, o.got)
