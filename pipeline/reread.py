@@ -97,14 +97,14 @@ def read_crops(crops: list[np.ndarray], *, timeout: float, extra: str = "",
     return out
 
 
-# Cells holding one mark or letter (the insurer letter, ADDL/SUBR, the proprietor's Y/N).
-# Restricted to "ABCDEF" in the stack, tesseract reads a lone bold "B" as nothing: a
-# whitelist empties its choice for some glyphs (a bold sans B, N, Y), and unrestricted in a
-# stack (psm 6) or side by side on one line it reads such cells as nothing or "Bee".  A cell
-# the stacked read left empty is read again alone as a line of text (psm 7), unrestricted,
-# and the extractor's parser takes the letter or its look-alike ("8" for B).  A call each
-# (~0.1 s), for at most MAX_LONE cells a document.
-LONE_CHARSETS = frozenset({"ABCDEF", "YN", "YNX/A"})
+# Insurer-letter cells.  Restricted to "ABCDEF" in the stack, tesseract reads a lone bold
+# "B" as nothing: a whitelist empties its choice for some glyphs (a bold sans B; Y and N
+# under "ABCDEF", but not under their own "YN"), and unrestricted, in a stack (psm 6) or
+# side by side on one line, it reads such cells as nothing or "Bee".  A letter cell the
+# stacked read left empty is read again alone as a line of text (psm 7), unrestricted, and
+# the extractor's parser takes the letter or its look-alike ("8" for B).  A call each
+# (~0.15 s), for at most MAX_LONE cells a document.
+LONE_CHARSETS = frozenset({"ABCDEF"})  # Y and N read under their own whitelists
 MAX_LONE = 12
 
 
