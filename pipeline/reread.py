@@ -60,7 +60,7 @@ def reread(pages: list[PageContent], requests: list[Reread], *, timeout: float) 
         found = read_crops([c for _, c in items], timeout=timeout, extra=extra, model=model)
         restricted = [bool(charset)] * len(items)
         if charset in LONE_CHARSETS:
-            empty = [i for i, words in enumerate(found) if not words][:MAX_LONE]
+            empty = [i for i, words in enumerate(found) if not words]
             alone = read_lone([items[i][1] for i in empty], timeout=timeout, model=model)
             for i, words in zip(empty, alone, strict=True):
                 found[i], restricted[i] = words, False
@@ -100,26 +100,38 @@ def read_crops(crops: list[np.ndarray], *, timeout: float, extra: str = "",
 # Insurer-letter cells.  Restricted to "ABCDEF" in the stack, tesseract reads a lone bold
 # "B" as nothing: a whitelist empties its choice for some glyphs (a bold sans B; Y and N
 # under "ABCDEF", but not under their own "YN"), and unrestricted, in a stack (psm 6) or
-# side by side on one line, it reads such cells as nothing or "Bee".  A letter cell the
-# stacked read left empty is read again alone as a line of text (psm 7), unrestricted, and
-# the extractor's parser takes the letter or its look-alike ("8" for B).  A call each
-# (~0.15 s), for at most MAX_LONE cells a document.
+# side by side on one line, it reads a few such cells as nothing or "Bee".  With a word of
+# known text at the end of the line it reads them all: the letter cells the stacked read
+# left empty are laid side by side before the word "REF", read as one line (psm 7) in one
+# call, unrestricted, and the extractor's parser takes the letter or its look-alike ("8"
+# for B).
 LONE_CHARSETS = frozenset({"ABCDEF"})  # Y and N read under their own whitelists
-MAX_LONE = 12
+GAP = 100  # pixels of white between the cells on the line: tesseract keeps them apart
 
 
 def read_lone(crops: list[np.ndarray], *, timeout: float, model: str = tesseract.FAST
               ) -> list[list[Word]]:
-    """OCR each small crop alone as one line (psm 7), unrestricted; each crop's words in its
-    own pixel coordinates."""
-    out = []
+    """OCR small crops side by side on one line ending in a reference word (psm 7), in one
+    tesseract call, unrestricted; each crop's words in its own pixel coordinates."""
+    if not crops:
+        return []
+    height = max(c.shape[0] for c in crops) + 2 * PAD
+    ref = np.full((height, 4 * GAP), 255, np.uint8)
+    cv2.putText(ref, "REF", (10, height // 2 + 12), cv2.FONT_HERSHEY_SIMPLEX, 1.1, 0, 3)
+    width = sum(c.shape[1] + GAP for c in crops) + GAP + ref.shape[1]
+    sheet = np.full((height, width), 255, np.uint8)
+    spans = []
+    x = GAP
     for c in crops:
-        framed = cv2.copyMakeBorder(c, PAD, PAD, PAD, PAD, cv2.BORDER_CONSTANT, value=255)
-        words = tesseract.run_data(framed, page=0, psm=7, dpi=PAGE_DPI, timeout=timeout,
-                                   model=model)
-        out.append([Word(w.text, (w.bbox[0] - PAD, w.bbox[1] - PAD, w.bbox[2] - PAD,
-                                  w.bbox[3] - PAD), w.conf, w.page) for w in words])
-    return out
+        top = (height - c.shape[0]) // 2
+        sheet[top:top + c.shape[0], x:x + c.shape[1]] = c
+        spans.append((x, x + c.shape[1], top))
+        x += c.shape[1] + GAP
+    sheet[:, x:x + ref.shape[1]] = ref
+    words = tesseract.run_data(sheet, page=0, psm=7, dpi=PAGE_DPI, timeout=timeout, model=model)
+    return [[Word(w.text, (w.bbox[0] - x0, w.bbox[1] - top, w.bbox[2] - x0, w.bbox[3] - top),
+                  w.conf, w.page) for w in words if x0 - GAP / 2 <= w.cx < x1 + GAP / 2]
+            for x0, x1, top in spans]
 
 
 def _patch(page: PageContent, r: Reread, found: list[Word], *, whitelisted: bool) -> None:
