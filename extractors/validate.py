@@ -113,7 +113,7 @@ _CASE_OK = re.compile(r"^(?:[A-Z0-9][A-Z0-9'’.&/-]*|[A-Z]?[a-z0-9'’.&/]+|Ma?
                       r"[0-9]+[A-Za-z]{0,2})[.,;:]?$")
 # "We-tbrook", "Dem-lition": a hyphen OCR made of a lost letter, inside a capitalized word.
 _SPLIT_HYPHEN = re.compile(r"\b[A-Z][a-z]{0,2}-[a-z]")
-_ABBREV_NO_DOT = re.compile(r"\b(?:Inc|INC|Corp|CORP|Ltd|LTD)$")
+_ABBREV_NO_DOT = re.compile(r"\b(?:Inc|INC|Corp|CORP|Ltd|LTD|Co)$")  # not CO: Colorado
 # "CONTRACTORS. INC.": the comma before a company's legal form, its tail lost (a fax).
 _PERIOD_FOR_COMMA = re.compile(r"[A-Za-z]{3,}\. (?:INC|Inc|LLC|LLP|LTD|Ltd|CORP|Corp|CO|Co|LP)\b")
 TEXT_FAMILIES = {"parties", "addresses", "insurer_names", "description_of_operations"}

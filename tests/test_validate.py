@@ -13,7 +13,8 @@ def _f(path, value, conf=0.99):
 @pytest.mark.parametrize("text", ["We-tbrook Hospitality Group", "4906 mILL DR",
                                   "Brandywine Cr™™ercial Realty", "Harbor Point Agency, Inc",
                                   "5544 Washington Pike, Floor=11",
-                                  "HARBORVIEW PAVING CONTRACTORS. INC."])
+                                  "HARBORVIEW PAVING CONTRACTORS. INC.",
+                                  "Red Maple Excavating Co"])
 def test_misread_text_is_less_plausible(text):
     factor, why = text_plausibility(text)
     assert factor < 0.9 and why
@@ -23,7 +24,8 @@ def test_misread_text_is_less_plausible(text):
                                   "O'Brien Plumbing Co.", "TRI-COUNTY TRANSIT AUTHORITY",
                                   "PO Box 5877, Cherry Hill, NJ 08053", "Suite 400",
                                   "Keystone Glass & Glazing Contractors, Inc.",
-                                  "Acme Supply Co. Inc.", "ST. LOUIS BUILDERS, INC."])
+                                  "Acme Supply Co. Inc.", "ST. LOUIS BUILDERS, INC.",
+                                  "1200 Larimer St, Denver, CO"])
 def test_real_text_is_plausible(text):
     assert text_plausibility(text) == (1.0, None)
 
