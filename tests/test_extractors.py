@@ -1,6 +1,7 @@
 """Extractors over hand-made word lists: what they do when OCR garbled a label."""
 
 import numpy as np
+from forms import grid_header
 
 from extractors.coverages import DATE_CHARS, MONEY_CHARS, PolicyReader
 from extractors.fields import Collector
@@ -155,15 +156,7 @@ def _grid_page(limits_rule: int, garble: dict[str, str] | None = None) -> PageCo
     the rule between those two at ``limits_rule``."""
     w = _word
     words = [
-        w("COVERAGES", 110, 1200),
-        w("INSR", 112, 1310, char=16), w("LTR", 118, 1345, char=16),
-        w("TYPE", 350, 1330), w("OF", 440, 1330), w("INSURANCE", 490, 1330),
-        w("ADDL", 745, 1310, char=16), w("INSD", 745, 1345, char=16),
-        w("SUBR", 838, 1310, char=15), w("WVD", 842, 1345, char=15),
-        w("POLICY", 1050, 1310), w("NUMBER", 1048, 1345),
-        w("POLICY", 1335, 1310, char=14), w("EFF", 1435, 1310, char=14),
-        w("POLICY", 1525, 1310, char=12), w("EXP", 1605, 1310, char=12),
-        w("LIMITS", 1929, 1330, char=12),
+        *grid_header(w),
         w("COMMERCIAL", 250, 1400), w("GENERAL", 450, 1400), w("LIABILITY", 590, 1400),
         w("EACH", 1680, 1400, char=12), w("OCCURRENCE", 1740, 1400, char=12),
         w("$", limits_rule + 10, 1400), w("1,000,000", limits_rule + 40, 1400),

@@ -1,6 +1,7 @@
 """The coverage grid read from its ruled lines where a fax garbled the printed labels."""
 
 import numpy as np
+from forms import grid_header
 
 from extractors.coverages import GL_LIMITS, MONEY_CHARS, PolicyReader
 from extractors.fields import Collector
@@ -58,15 +59,7 @@ def _garbled_gl_page(labels: dict[int, str]) -> PageContent:
     garbled except those in ``labels`` (row -> text); an amount typed in rows 0-5."""
     w = _w
     words = [
-        w("COVERAGES", 110, 1200),
-        w("INSR", 112, 1310, char=16), w("LTR", 118, 1345, char=16),
-        w("TYPE", 350, 1330), w("OF", 440, 1330), w("INSURANCE", 490, 1330),
-        w("ADDL", 745, 1310, char=16), w("INSD", 745, 1345, char=16),
-        w("SUBR", 838, 1310, char=15), w("WVD", 842, 1345, char=15),
-        w("POLICY", 1050, 1310), w("NUMBER", 1048, 1345),
-        w("POLICY", 1335, 1310, char=14), w("EFF", 1435, 1310, char=14),
-        w("POLICY", 1525, 1310, char=12), w("EXP", 1605, 1310, char=12),
-        w("LIMITS", 1929, 1330, char=12),
+        *grid_header(w),
         w("COMMERCIAL", 250, GL_TOP + 12), w("GENERAL", 450, GL_TOP + 12),
         w("LIABILITY", 590, GL_TOP + 12), w("GL7731", 950, GL_TOP + 12, char=14),
         w("02/21/2024", 1330, GL_TOP + 12, char=14), w("02/21/2025", 1530, GL_TOP + 12, char=12),
