@@ -24,7 +24,7 @@ from extractors.gridrules import (
     limit_rows,
     option_slots,
 )
-from extractors.layout import LabelHit, PageLayout
+from extractors.layout import PLACE_EDITS, LabelHit, PageLayout, place_hit
 from pipeline.record import policy_key
 from pipeline.reread import INSET
 from pipeline.types import BBox, CheckBox, Reread, Word
@@ -110,8 +110,6 @@ def _printed_sign_end(layout: PageLayout, cell: BBox, h: float) -> float:
         return x0 + INSET + end
     return fallback
 
-
-SLOT_EDITS = 99  # a LabelHit standing for a check box whose label OCR garbled
 
 # What a date or an amount cell can hold, for reading it alone (pipeline.reread).
 DATE_CHARS = "0123456789/"
@@ -373,8 +371,7 @@ class PolicyReader:
         if box is None or not y0 <= (box.bbox[1] + box.bbox[3]) / 2 <= y1:
             return []
         # The box stands for its label: where the option is printed, with no words read.
-        return [LabelHit(lid, (Word("", box.bbox, 1.0, self.layout.page.number),),
-                         edits=SLOT_EDITS, alone=False)]
+        return [place_hit(lid, [], box.bbox, self.layout.page.number)]
 
     def checked(self, lid: str, y0: float, y1: float, *, col: str = "H_TYPE"
                 ) -> tuple[bool, float, LabelHit | None]:
@@ -382,7 +379,7 @@ class PolicyReader:
         hits = self.option_hits(lid, y0, y1, col)
         if not hits:
             return False, 0.0, None
-        if hits[0].edits == SLOT_EDITS:
+        if hits[0].edits == PLACE_EDITS:
             # Named by its place, its label unread: as sure as its ink, a little less.
             box = self._slots[col][lid]
             val, conf = judge_box(box)

@@ -9,6 +9,7 @@ from rapidfuzz import fuzz
 
 from extractors.fields import union_bbox
 from extractors.gridrules import (
+    HEADERS,
     columns_by_rules,
     headers_agree,
     kinds_by_form_order,
@@ -19,8 +20,6 @@ from extractors.layout import LabelHit, PageLayout, group_rows, levenshtein, spl
 from extractors.patterns import norm
 from extractors.skeleton import Skeleton
 from pipeline.types import BBox, Word
-
-HEADERS = ("H_INSR", "H_TYPE", "H_ADDL", "H_SUBR", "H_POLNUM", "H_EFF", "H_EXP", "H_LIMITS")
 
 
 @dataclass

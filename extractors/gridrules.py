@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from extractors.layout import LabelHit, PageLayout
 from pipeline.types import BBox, CheckBox
 
-# Header columns between the vertical rules crossing the header row (LIMITS is one cell in
-# the header row; its label/amount rule starts below it).  Only the current editions' eight:
-# the 2009/09 form's seven (no SUBR WVD) are also the eight with one rule lost, and named
-# by the older order they shifted a fax's flags into the wrong columns, accepted.
-FULL = ("H_INSR", "H_TYPE", "H_ADDL", "H_SUBR", "H_POLNUM", "H_EFF", "H_EXP", "H_LIMITS")
-COLUMN_ORDERS = (FULL,)
+# The grid's header columns, left to right (LIMITS is one cell in the header row; its
+# label/amount rule starts below it).  Only the current editions' eight are named by their
+# place between rules: the 2009/09 form's seven (no SUBR WVD) are also the eight with one
+# rule lost, and named by the older order they shifted a fax's flags into the wrong
+# columns, accepted.
+HEADERS = ("H_INSR", "H_TYPE", "H_ADDL", "H_SUBR", "H_POLNUM", "H_EFF", "H_EXP", "H_LIMITS")
 
 # Each section's limit rows, top to bottom, as the form prints them (None: a row with no
 # limit of the spec: GL's "OTHER" row, auto's spare row, umbrella's DED/RETENTION row, the
@@ -42,7 +42,7 @@ def columns_by_rules(xs: Sequence[float], heads: dict[str, BBox], *, min_agree: 
                      ) -> dict[str, tuple[float, float]] | None:
     """Columns named by their place between the header row's vertical rules ``xs``.
 
-    Used when the count of ruled cells is one edition's column count and the headers OCR
+    Used when the count of ruled cells is the form's column count and the headers OCR
     did read sit in their own cells (``min_agree`` of them, at most one elsewhere: a fax
     read "TYPE OF INSURANCE" as "INST RAN" and took it for INSR).
     """
@@ -50,11 +50,10 @@ def columns_by_rules(xs: Sequence[float], heads: dict[str, BBox], *, min_agree: 
     # streak) is one rule too many at either end.
     for cut in (xs, xs[1:], xs[:-1]):
         spans = list(zip(cut, cut[1:], strict=False))
-        for order in COLUMN_ORDERS:
-            if len(spans) == len(order):
-                cols = dict(zip(order, spans, strict=True))
-                if headers_agree(cols, heads, min_agree):
-                    return cols
+        if len(spans) == len(HEADERS):
+            cols = dict(zip(HEADERS, spans, strict=True))
+            if headers_agree(cols, heads, min_agree):
+                return cols
     return None
 
 
@@ -73,9 +72,9 @@ def section_columns(xs: Sequence[float]) -> dict[str, tuple[float, float]] | Non
     """Columns of a section band from its vertical rules alone: the current edition's
     columns with LIMITS cut in two by the rule between labels and amounts."""
     spans = list(zip(xs, xs[1:], strict=False))
-    if len(spans) != len(FULL) + 1:
+    if len(spans) != len(HEADERS) + 1:
         return None
-    cols = dict(zip(FULL, spans, strict=False))
+    cols = dict(zip(HEADERS, spans, strict=False))
     cols["H_LIMITS"] = (xs[-3], xs[-1])
     return cols
 

@@ -11,9 +11,9 @@ import re
 
 from extractors import normalize as nz
 from extractors.fields import Collector, date_words, join_words, region_lines, same_row
-from extractors.layout import LabelHit, PageLayout, group_rows
+from extractors.layout import PLACE_EDITS, LabelHit, PageLayout, group_rows
 from extractors.patterns import norm
-from extractors.skeleton import PLACE_EDITS, Skeleton, snap_left
+from extractors.skeleton import Skeleton, snap_left
 from pipeline.types import Word
 
 

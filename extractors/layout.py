@@ -70,6 +70,15 @@ class LabelHit:
         return max(w.height for w in self.words)
 
 
+PLACE_EDITS = 99  # the edits of a LabelHit for a label OCR garbled, found by its place
+
+
+def place_hit(lid: str, words: list[Word], bbox: BBox, page: int) -> LabelHit:
+    """A label found by its place in the form: the garbled words read there, or, with none
+    read, the place itself (a word with no text over ``bbox``)."""
+    return LabelHit(lid, tuple(words) or (Word("", bbox, 1.0, page),), edits=PLACE_EDITS)
+
+
 def _mark_like(text: str) -> bool:
     """A check mark or box debris, not a word: "X", "[x]", "✔", "|"."""
     core = "".join(c for c in text if c.isalnum()).lower()

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from extractors.layout import LabelHit, PageLayout
+from extractors.layout import LabelHit, PageLayout, place_hit
 from extractors.patterns import norm
-from pipeline.types import Word
 
 LETTERS = "ABCDEF"
 RIGHT_LABELS = ("CONTACT", "PHONE", "EMAIL", "INSURERS_HEADER", "INSURER_A", "INSURER_B")
@@ -43,9 +42,6 @@ def snap_left(layout: PageLayout, x: float) -> float:
     return max(near) if near else x - 10
 
 
-PLACE_EDITS = 99  # a LabelHit standing for a label OCR garbled, found by its place
-
-
 def _producer_by_place(layout: PageLayout, sk: Skeleton) -> LabelHit | None:
     """PRODUCER garbled past matching ("ROM CTR"): the box title is the short first line
     at the top left of the box, level with the first label of the contact column."""
@@ -69,8 +65,8 @@ def _producer_by_place(layout: PageLayout, sk: Skeleton) -> LabelHit | None:
         text = "".join(w.text for w in words)
         if len(words) <= 2 and 3 <= len(text) <= 12 and text.isupper() or \
                 fuzz.ratio(norm(text), "producer") >= 55:
-            return LabelHit("PRODUCER", tuple(sorted(words, key=lambda w: w.x0)),
-                            edits=PLACE_EDITS)
+            return place_hit("PRODUCER", sorted(words, key=lambda w: w.x0), (0, 0, 0, 0),
+                             layout.page.number)
     return None
 
 
@@ -107,11 +103,10 @@ def _insurers_by_place(layout: PageLayout, sk: Skeleton) -> None:
         a, b = rows[n]
         words = [w for w in layout.page.words
                  if a < w.cy < b and x0 - h <= w.x0 < x1 - 0.3 * h]
-        if not words:
-            cy = (a + b) / 2
-            words = [Word("", (x0, int(cy - h / 2), x1, int(cy + h / 2)), 1.0,
-                          layout.page.number)]
-        sk.insurers[letter] = LabelHit(f"INSURER_{letter}", tuple(words), edits=PLACE_EDITS)
+        cy = (a + b) / 2
+        sk.insurers[letter] = place_hit(f"INSURER_{letter}", words,
+                                        (x0, int(cy - h / 2), x1, int(cy + h / 2)),
+                                        layout.page.number)
 
 
 def _holder_by_place(layout: PageLayout, cancel: LabelHit, left: LabelHit | None
@@ -123,11 +118,9 @@ def _holder_by_place(layout: PageLayout, cancel: LabelHit, left: LabelHit | None
     x0 = left.x0 if left is not None else 0
     words = [w for w in layout.page.words if abs(w.cy - cancel.cy) < 1.5 * h
              and x0 - 2 * h < w.x0 < x0 + 12 * h and w.x1 < cancel.x0 - h]
-    if not words:  # nothing read there: the place stands for the title
-        words = [Word("", (int(x0), cancel.y0, int(x0) + 4 * h, cancel.y1), 1.0,
-                      layout.page.number)]
-    return LabelHit("CERT_HOLDER", tuple(sorted(words, key=lambda w: (w.y0, w.x0))),
-                    edits=PLACE_EDITS)
+    # With nothing read there, the place stands for the title.
+    return place_hit("CERT_HOLDER", sorted(words, key=lambda w: (w.y0, w.x0)),
+                     (int(x0), cancel.y0, int(x0) + 4 * h, cancel.y1), layout.page.number)
 
 
 def find_skeleton(layout: PageLayout) -> Skeleton:

@@ -76,11 +76,11 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
         found = extract_all(pages, allow_rereads=False)
     t2 = time.perf_counter()
     n = second_read(pages, *found, timeout=opts.page_timeout)
-    if witnesses and all(len(w) == len(found) for w in witnesses):
+    voted = bool(witnesses) and all(len(w) == len(found) for w in witnesses)
+    if voted:
         for i, ex in enumerate(found):
             vote(ex, [w[i] for w in witnesses])
-        n = n or 1
-    if n:
+    if n or voted:  # confidences changed: the statuses follow
         for ex in found:
             assign_status(ex.fields)
         result.timings["verify"] = round(time.perf_counter() - t2, 4)

@@ -169,6 +169,18 @@ def test_a_lone_bold_b_in_the_insurer_letter_cells_is_read(tmp_path):
 # ---------------------------------------------------------------------------- second read
 
 
+def _rendered(tmp_path: Path, draw, *, bilevel: bool = False
+              ) -> tuple[PageContent, list[Word]]:
+    """A scanned page drawn by ``draw`` (a fax's when ``bilevel``: thresholded, softened),
+    and the words whole-page OCR reads on it."""
+    img = render(tmp_path, draw)
+    if bilevel:
+        img = cv2.GaussianBlur(np.where(img < 128, 0, 255).astype(np.uint8), (3, 3), 0)
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
+                       source="ocr", image=img, bilevel=bilevel)
+    return page, tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
+
+
 def _field(path: str, value, bbox) -> FieldValue:
     return FieldValue(path=path, value=value, confidence=0.6, page=1, bbox=bbox)
 
@@ -179,10 +191,7 @@ def test_second_read_raises_agreeing_values_and_notes_disagreeing_ones(tmp_path)
         c.drawString(150, 500, "GL128052798")
         c.drawString(150, 450, "10/09/2025")
         c.drawString(150, 400, "1,000,000")
-    img = render(tmp_path, draw)
-    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
-                       source="ocr", image=img)
-    words = tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
+    page, words = _rendered(tmp_path, draw)
     box = {w.text: w.bbox for w in words}
     fields = {
         "policies.general_liability.policy_number":
@@ -213,11 +222,7 @@ def test_second_read_finds_the_value_among_the_remnants_a_wider_cut_takes_in(tmp
         c.setFont("Courier", 10)
         c.drawString(150, 500, "ess 500,000")
         c.rect(262, 494, 0.6, 14, fill=1)
-    img = render(tmp_path, draw)
-    img = cv2.GaussianBlur(np.where(img < 128, 0, 255).astype(np.uint8), (3, 3), 0)
-    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
-                       source="ocr", image=img, bilevel=True)
-    words = tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
+    page, words = _rendered(tmp_path, draw, bilevel=True)
     [amount] = [w for w in words if "500" in w.text]
     path = "policies.general_liability.limits.damage_to_rented_premises"
     f = _field(path, 500000, amount.bbox)
@@ -231,10 +236,7 @@ def test_second_read_joins_an_addresss_lines_as_the_extractor_does(tmp_path):
         c.setFont("Helvetica", 7)
         c.drawString(150, 500, "9081 Harbor Rd")
         c.drawString(150, 492, "Buffalo, NY 14279")
-    img = render(tmp_path, draw)
-    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
-                       source="ocr", image=img)
-    words = tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
+    page, words = _rendered(tmp_path, draw)
     box = (min(w.x0 for w in words), min(w.y0 for w in words), max(w.x1 for w in words),
            max(w.y1 for w in words))
     f = _field("certificate_holder.address", "9081 Harbor Rd, Buffalo, NY 14279", box)

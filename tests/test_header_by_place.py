@@ -1,7 +1,7 @@
 """The top of the form where a fax garbled its box titles: found by their place."""
 
 from extractors.fields import Collector
-from extractors.header import read_header
+from extractors.header import read_bottom, read_header
 from extractors.layout import build_layout
 from extractors.skeleton import find_skeleton
 from pipeline.types import PageContent, Rule, Word
@@ -31,6 +31,16 @@ def _top(title: list[Word], contact: list[Word]) -> PageContent:
     ]
     rules = [Rule(150, 700, 2300, 700), Rule(150, 970, 1170, 970), Rule(1170, 700, 1170, 1250)]
     return PageContent(number=1, width=2550, height=3300, words=words, source="ocr", rules=rules)
+
+
+def _bottom(words: list[Word], rules: list[Rule] | None = None) -> dict:
+    """The description and holder read from a page of these words and rules."""
+    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr",
+                       rules=rules or [])
+    layout = build_layout(page)
+    col = Collector(page=1)
+    read_bottom(layout, find_skeleton(layout), col)
+    return {p: f.value for p, f in col.fields.items()}
 
 
 def _read(page: PageContent) -> dict:
@@ -100,8 +110,6 @@ def test_no_insurer_is_found_by_its_row_when_a_read_label_is_out_of_its_row():
 def test_a_garbled_holder_title_is_the_one_left_of_cancellation():
     # "CERTIFICATE HOLDER" read "CERTIFI ATETOLDER": without the holder's box its name and
     # address were read into the description above it.
-    from extractors.header import read_bottom
-
     words = [_w("INSURED", 165, 987), _w("COVERAGES", 165, 1285),
              _w("DESCRIPTION", 165, 2427), _w("OF", 330, 2427), _w("OPERATIONS", 370, 2427),
              _w("Job", 180, 2470, h=28, char=20), _w("1234", 260, 2470, h=28, char=20),
@@ -110,13 +118,7 @@ def test_a_garbled_holder_title_is_the_one_left_of_cancellation():
              _w("Gateway", 180, 2725, h=28, char=20), _w("Plaza", 350, 2725, h=28, char=20),
              _w("PO", 180, 2775, h=28, char=20), _w("Box", 240, 2775, h=28, char=20),
              _w("2607", 320, 2775, h=28, char=20)]
-    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr",
-                       rules=[Rule(1260, 2640, 1260, 2950)])
-    layout = build_layout(page)
-    sk = find_skeleton(layout)
-    col = Collector(page=1)
-    read_bottom(layout, sk, col)
-    got = {p: f.value for p, f in col.fields.items()}
+    got = _bottom(words, [Rule(1260, 2640, 1260, 2950)])
     assert got["description_of_operations"] == "Job 1234"
     assert got["certificate_holder.name"] == "Gateway Plaza"
     assert got["certificate_holder.address"] == "PO Box 2607"
@@ -125,8 +127,6 @@ def test_a_garbled_holder_title_is_the_one_left_of_cancellation():
 def test_the_holders_box_ends_at_its_rule_when_cancellation_is_unread():
     # "CANCELLATION" unread: the cancellation text right of the box's rule was read into the
     # holder's address ("SHOULD, City of Riverton EXPIRATION, ...").
-    from extractors.header import read_bottom
-
     words = [_w("INSURED", 123, 987), _w("COVERAGES", 123, 1285),
              _w("CERTIFICATE", 123, 2742), _w("HOLDER", 300, 2742), _w("CANX", 1305, 2738),
              _w("SHOULD", 1305, 2775), _w("ANY", 1420, 2775),
@@ -134,29 +134,19 @@ def test_the_holders_box_ends_at_its_rule_when_cancellation_is_unread():
              _w("Riverton", 290, 2800, h=28, char=20), _w("EXPIRATION", 1305, 2800),
              _w("9081", 140, 2825, h=28, char=20), _w("Harbor", 240, 2825, h=28, char=20),
              _w("Rd", 380, 2825, h=28, char=20), _w("NOTICE", 1305, 2825)]
-    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr",
-                       rules=[Rule(1290, 2720, 1290, 2950)])
-    layout = build_layout(page)
-    col = Collector(page=1)
-    read_bottom(layout, find_skeleton(layout), col)
-    got = {p: f.value for p, f in col.fields.items()}
+    got = _bottom(words, [Rule(1290, 2720, 1290, 2950)])
     assert got["certificate_holder.name"] == "City of Riverton"
     assert got["certificate_holder.address"] == "9081 Harbor Rd"
 
 
 def test_a_description_of_only_its_labels_own_words_is_no_description():
     # A fax lost the description's text; the label's wrapped tail is no description.
-    from extractors.header import read_bottom
-
     words = [_w("INSURED", 123, 987), _w("COVERAGES", 123, 1285),
              _w("DESCRIPTION", 123, 2427), _w("OF", 300, 2427), _w("OPERATIONS", 345, 2427),
              _w("/", 490, 2427), _w("LOCATIONS", 510, 2427),
              _w("OPERATIONS", 600, 2480), _w("CERTIFICATE", 123, 2742),
              _w("HOLDER", 300, 2742), _w("CANCELLATION", 1305, 2738),
              _w("City", 140, 2800, h=28, char=20)]
-    page = PageContent(number=1, width=2550, height=3300, words=words, source="ocr")
-    layout = build_layout(page)
-    col = Collector(page=1)
-    read_bottom(layout, find_skeleton(layout), col)
-    assert "description_of_operations" not in col.fields
-    assert col.fields["certificate_holder.name"].value == "City"
+    got = _bottom(words)
+    assert "description_of_operations" not in got
+    assert got["certificate_holder.name"] == "City"
