@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from extractors import normalize as nz
 from extractors.classify import classify
 from extractors.fields import Collector, join_words, region_lines
 from extractors.header import read_bottom, read_header
 from extractors.layout import PageLayout, build_layout
 from extractors.policies import read_coverages
+from extractors.register import shift_typed, typed_offset
 from extractors.skeleton import find_skeleton
 from extractors.validate import assign_status, cross_check, plausibility
+from pipeline.record import field_family
 from pipeline.types import Extraction, PageContent
 
 
@@ -19,6 +23,12 @@ def layouts(pages: list[PageContent]) -> list[PageLayout]:
     for page in pages:
         layout = build_layout(page)
         page.kind = classify(layout)  # type: ignore[assignment]
+        if page.kind == "acord25":
+            off = typed_offset(layout)
+            if off is not None:
+                # A misprint: read the values as if typed where the form meant them.
+                layout = build_layout(shift_typed(layout, off))
+                layout.page.kind = page.kind
         out.append(layout)
     return out
 
@@ -71,6 +81,31 @@ def extract_all(pages: list[PageContent], *, allow_rereads: bool = True) -> list
     return [_extract_group(group, allow_rereads) for group in certificate_groups(layouts(pages))]
 
 
+MISPRINT_MARK_FACTOR = 0.85
+
+
+def _back_to_image(col: Collector, lays: list[PageLayout]) -> None:
+    """Boxes of a misprinted page's values and cells where they are on the image: a
+    reviewer is shown, and the pipeline rereads, where the value was printed."""
+    offsets = {lay.page.number: lay.page.typed_offset for lay in lays}
+    for f in col.fields.values():
+        dx, dy = offsets.get(f.page, (0, 0))
+        if (dx, dy) == (0, 0):
+            continue
+        if f.bbox != (0, 0, 0, 0):
+            x0, y0, x1, y1 = f.bbox
+            f.bbox = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+        if field_family(f.path) in ("check_boxes", "addl_subr"):
+            # A mark off its box is judged where the offset says it went, and a Y/N
+            # column is a narrow target: less sure than a mark in its box.
+            f.confidence = round(f.confidence * MISPRINT_MARK_FACTOR, 4)
+    for i, r in enumerate(col.rereads):
+        dx, dy = offsets.get(r.page, (0, 0))
+        if (dx, dy) != (0, 0):
+            x0, y0, x1, y1 = r.bbox
+            col.rereads[i] = replace(r, bbox=(x0 + dx, y0 + dy, x1 + dx, y1 + dy))
+
+
 def _extract_group(lays: list[PageLayout], allow_rereads: bool) -> Extraction:
     main = lays[0]
     col = Collector(page=main.page.number, allow_rereads=allow_rereads)
@@ -88,6 +123,7 @@ def _extract_group(lays: list[PageLayout], allow_rereads: bool) -> Extraction:
             page101 = next(lay for lay in lays if lay.page.kind == "acord101")
             col.put("description_of_operations", nz.clean_text(text), [],
                     raw=text, ocr=min((w.conf for w in page101.page.words), default=1.0))
+    _back_to_image(col, lays)
     cross_check(col.fields)
     plausibility(col.fields, {lay.page.number for lay in lays if lay.page.source == "ocr"})
     assign_status(col.fields)

@@ -96,6 +96,45 @@ def box_ink(image: np.ndarray, region: BBox) -> tuple[float, BBox] | None:
     return share, (x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh)
 
 
+def typed_mark_ink(layout: PageLayout, bbox: BBox) -> float:
+    """Ink share where a misprinted certificate's mark for this box landed: the box moved
+    by the page's typed offset (extractors/register.py), leaving out what the form printed
+    there (rules, other boxes, label words)."""
+    page = layout.page
+    dx, dy = page.typed_offset
+    x0, y0, x1, y1 = bbox
+    mx, my = (x1 - x0) // 5, (y1 - y0) // 5
+    rx0, ry0, rx1, ry1 = x0 + dx + mx, y0 + dy + my, x1 + dx - mx, y1 + dy - my
+    h, w = page.image.shape[:2]
+    rx0, ry0, rx1, ry1 = max(0, rx0), max(0, ry0), min(w, rx1), min(h, ry1)
+    if rx1 <= rx0 or ry1 <= ry0:
+        return 0.0
+    ink = page.image[ry0:ry1, rx0:rx1] < 110
+    keep = np.ones_like(ink)
+
+    def clear(a0: int, b0: int, a1: int, b1: int) -> None:
+        keep[max(0, b0 - ry0):max(0, b1 - ry0), max(0, a0 - rx0):max(0, a1 - rx0)] = False
+
+    for r in page.rules:
+        if r.horizontal:
+            clear(r.x0, r.y0 - 4, r.x1, r.y1 + 5)
+        else:
+            clear(r.x0 - 4, r.y0, r.x1 + 5, r.y1)
+    for b in page.boxes:
+        bx0, by0, bx1, by1 = b.bbox
+        if b.bbox != bbox:
+            clear(bx0 - 2, by0 - 2, bx1 + 2, by0 + 4)
+            clear(bx0 - 2, by1 - 4, bx1 + 2, by1 + 2)
+            clear(bx0 - 2, by0 - 2, bx0 + 4, by1 + 2)
+            clear(bx1 - 4, by0 - 2, bx1 + 2, by1 + 2)
+    label = layout.label_words
+    for wd in page.words:
+        if id(wd) in label:
+            clear(wd.x0 - 1, wd.y0 - 1, wd.x1 + 1, wd.y1 + 1)
+    area = int(keep.sum())
+    return float(np.count_nonzero(ink & keep)) / area if area > 0.3 * keep.size else 0.0
+
+
 def judge_box(box: CheckBox) -> tuple[bool, float]:
     """(checked, confidence) of a check box the pipeline found, from the ink inside it."""
     # Empty boxes measure 0-3 % inside (noise); an X or check mark 30 % and more.
@@ -116,6 +155,13 @@ def is_checked(layout: PageLayout, label: LabelHit) -> tuple[bool, float, BBox, 
             return True, tok.conf, tok.bbox, [tok]
         return False, 1.0, _box_region(label), []
     box = _found_box(layout, label)
+    if box is not None and page.typed_offset != (0, 0):
+        share = typed_mark_ink(layout, box.bbox)
+        if share >= 0.12:
+            return True, min(1.0, 0.8 + share), box.bbox, [tok] if tok else []
+        if share <= 0.04:
+            return False, 0.97, box.bbox, []
+        return share >= 0.08, 0.5, box.bbox, []
     if box is not None:
         val, conf = judge_box(box)
         return val, conf, box.bbox, [tok] if tok and val else []

@@ -138,6 +138,8 @@ def cell_has_ink(layout: PageLayout, bbox: BBox) -> bool | None:
     if img is None:
         return None
     x0, y0, x1, y1 = (int(v) for v in bbox)
+    dx, dy = layout.page.typed_offset  # a misprint's values sit this far off their cells
+    x0, y0, x1, y1 = x0 + dx, y0 + dy, x1 + dx, y1 + dy
     crop = img[max(0, y0 + 5):max(0, y1 - 5), max(0, x0 + 6):max(0, x1 - 6)]
     if crop.size == 0:
         return False

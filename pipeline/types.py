@@ -97,6 +97,10 @@ class PageContent:
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     # A 1-bit page (a fax): OCR'd with the standard model, its value cells read again alone.
     bilevel: bool = False
+    # How far (pixels right, down) the typed values sit from their cells on a misprinted
+    # certificate; the extractors' copy of the page has them moved back (extractors/register.py)
+    # and image checks (check marks, ink, cell rereads) look this far off.
+    typed_offset: tuple[int, int] = (0, 0)
 
 
 @dataclass
