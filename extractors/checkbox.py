@@ -10,6 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from extractors.fields import INK_GRAY
 from extractors.layout import LabelHit, PageLayout
 from extractors.patterns import load
 from pipeline.types import BBox, CheckBox, Word
@@ -109,7 +110,7 @@ def typed_mark_ink(layout: PageLayout, bbox: BBox) -> float:
     rx0, ry0, rx1, ry1 = max(0, rx0), max(0, ry0), min(w, rx1), min(h, ry1)
     if rx1 <= rx0 or ry1 <= ry0:
         return 0.0
-    ink = page.image[ry0:ry1, rx0:rx1] < 110
+    ink = page.image[ry0:ry1, rx0:rx1] < INK_GRAY
     keep = np.ones_like(ink)
 
     def clear(a0: int, b0: int, a1: int, b1: int) -> None:
@@ -145,6 +146,17 @@ def judge_box(box: CheckBox) -> tuple[bool, float]:
     return box.fill >= 0.12, 0.5
 
 
+def _judge_share(share: float, bbox: BBox, tok: Word | None
+                 ) -> tuple[bool, float, BBox, list[Word]]:
+    """(checked, confidence, box, words) from the ink share where a mark would be."""
+    # Empty boxes measure ~0-3 % (noise, a stroke's fringe); marks 12 % and more.
+    if share >= 0.12:
+        return True, min(1.0, 0.8 + share), bbox, [tok] if tok else []
+    if share <= 0.04:
+        return False, 0.97, bbox, []
+    return share >= 0.08, 0.5, bbox, []
+
+
 def is_checked(layout: PageLayout, label: LabelHit) -> tuple[bool, float, BBox, list[Word]]:
     """(checked, confidence, box, words) for the option whose label is ``label``."""
     tok = _mark_token(layout, label)
@@ -156,24 +168,13 @@ def is_checked(layout: PageLayout, label: LabelHit) -> tuple[bool, float, BBox, 
         return False, 1.0, _box_region(label), []
     box = _found_box(layout, label)
     if box is not None and page.typed_offset != (0, 0):
-        share = typed_mark_ink(layout, box.bbox)
-        if share >= 0.12:
-            return True, min(1.0, 0.8 + share), box.bbox, [tok] if tok else []
-        if share <= 0.04:
-            return False, 0.97, box.bbox, []
-        return share >= 0.08, 0.5, box.bbox, []
+        return _judge_share(typed_mark_ink(layout, box.bbox), box.bbox, tok)
     if box is not None:
         val, conf = judge_box(box)
         return val, conf, box.bbox, [tok] if tok and val else []
     found = box_ink(page.image, _box_region(label))
     if found is not None:
-        share, bbox = found
-        # Empty boxes measure ~0-3 % (noise, a stroke's fringe); marks 12 % and more.
-        if share >= 0.12:
-            return True, min(1.0, 0.8 + share), bbox, [tok] if tok else []
-        if share <= 0.04:
-            return False, 0.97, bbox, []
-        return share >= 0.08, 0.5, bbox, []
+        return _judge_share(*found, tok)
     if tok is not None:
         return True, tok.conf * 0.9, tok.bbox, [tok]
     return False, 0.6, _box_region(label), []

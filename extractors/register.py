@@ -29,7 +29,7 @@ from itertools import pairwise
 from statistics import median
 
 from extractors.layout import LabelHit, PageLayout
-from pipeline.types import PageContent, Word
+from pipeline.types import PageContent, Rule, Word
 
 _DATE = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}$")
 _LIMIT_IDS = ("L_EACH_OCCURRENCE", "L_DAMAGE_RENTED", "L_MED_EXP", "L_PERSONAL_ADV",
@@ -82,14 +82,16 @@ def _pitch(rows: list[LabelHit]) -> float | None:
     return median(singles)
 
 
+def _off_row(cy: float, rows: list[LabelHit]) -> tuple[LabelHit, float]:
+    """The printed row nearest ``cy``, and how far below its centre ``cy`` is."""
+    near = min(rows, key=lambda h: abs(h.cy - cy))
+    return near, cy - near.cy
+
+
 def _fraction(amounts: list[Word], rows: list[LabelHit], pitch: float) -> float | None:
     """The amounts' offset from their nearest printed row, within (-pitch/2, pitch/2]."""
-    res = []
-    for w in amounts:
-        near = min(rows, key=lambda h: abs(h.cy - w.cy))
-        r = w.cy - near.cy
-        if abs(r) <= 0.75 * pitch:  # farther: a row the OCR did not find a label for
-            res.append(r)
+    # Farther than 3/4 of a row: a row the OCR did not find a label for.
+    res = [r for w in amounts for _, r in [_off_row(w.cy, rows)] if abs(r) <= 0.75 * pitch]
     if len(res) < 2:
         return None
     return float(median(res))
@@ -98,33 +100,40 @@ def _fraction(amounts: list[Word], rows: list[LabelHit], pitch: float) -> float 
 def _agreed(amounts: list[Word], rows: list[LabelHit], pitch: float, frac: float) -> bool:
     """At least four amounts sit off their rows by the same amount (within a tenth of
     a row): one printer's offset, not OCR's scatter."""
-    res = [w.cy - min(rows, key=lambda h: abs(h.cy - w.cy)).cy for w in amounts]
-    return sum(abs(r - frac) <= 0.1 * pitch for r in res) >= 4
+    return sum(abs(_off_row(w.cy, rows)[1] - frac) <= 0.1 * pitch for w in amounts) >= 4
 
 
 def _row_of(cy: float, rows: list[LabelHit], pitch: float) -> LabelHit | None:
-    near = min(rows, key=lambda h: abs(h.cy - cy))
-    return near if abs(near.cy - cy) <= 0.5 * pitch else None
+    near, r = _off_row(cy, rows)
+    return near if abs(r) <= 0.5 * pitch else None
 
 
-def _insurer_rows(layout: PageLayout, pitch: float) -> dict[str, float]:
-    """The centre line of each insurer row, letters the OCR missed filled in by spacing."""
-    found = {lt: h.cy for lt in _LETTERS
-             for h in [layout.anchor(f"INSURER_{lt}")] if h is not None}
-    if not found:
-        return {}
+@dataclass(frozen=True)
+class _Insurers:
+    rows: dict[str, float]  # letter -> the row's centre line
+    step: float  # the rows' spacing
+    left: float  # where the names start: the end of the INSURER labels
+
+
+def _insurer_table(layout: PageLayout, pitch: float) -> _Insurers | None:
+    """The insurer rows' centre lines, letters the OCR missed filled in by spacing."""
+    hits = {lt: h for lt in _LETTERS for h in [layout.anchor(f"INSURER_{lt}")] if h is not None}
+    if not hits:
+        return None
+    found = {lt: h.cy for lt, h in hits.items()}
     if len(found) >= 2:
         (a, ya), (b, yb) = min(found.items()), max(found.items())
         step = (yb - ya) / (_LETTERS.index(b) - _LETTERS.index(a))
     else:
         step = pitch
     lt0, y0 = next(iter(sorted(found.items())))
-    return {lt: found.get(lt, y0 + (_LETTERS.index(lt) - _LETTERS.index(lt0)) * step)
+    rows = {lt: found.get(lt, y0 + (_LETTERS.index(lt) - _LETTERS.index(lt0)) * step)
             for lt in _LETTERS}
+    return _Insurers(rows, (rows["F"] - rows["A"]) / 5, min(h.x1 for h in hits.values()))
 
 
 def _score(dy: float, layout: PageLayout, rows: list[LabelHit], amounts: list[Word],
-           typed: list[Word], pitch: float) -> float:
+           typed: list[Word], pitch: float, ins: _Insurers | None) -> float:
     """How well the typed values fit the form's structure when moved back by ``dy``."""
     score = 0.0
     filled: set[int] = set()
@@ -142,31 +151,29 @@ def _score(dy: float, layout: PageLayout, rows: list[LabelHit], amounts: list[Wo
         for h in layout.all(lid):
             if h.standalone:
                 score += 1 if id(h) in filled else -1
-    score += _insurers_fit(dy, layout, typed, pitch)
+    score += _insurers_fit(dy, layout, typed, ins)
     score += _date_fit(dy, layout, typed, pitch)
     return score
 
 
-def _insurers_fit(dy: float, layout: PageLayout, typed: list[Word], pitch: float) -> float:
+def _insurers_fit(dy: float, layout: PageLayout, typed: list[Word], ins: _Insurers | None
+                  ) -> float:
     """Insurers are listed from A: moved back, the table's first typed line is in row A and
     nothing typed is left in the table's header row."""
-    ins = _insurer_rows(layout, pitch)
     head = layout.anchor("INSURERS_HEADER") or layout.anchor("NAIC")
-    if not ins or head is None:
+    if ins is None or head is None:
         return 0.0
-    left = min(h.x1 for lt in _LETTERS for h in [layout.anchor(f"INSURER_{lt}")] if h)
     naic = layout.anchor("NAIC")
     right = naic.x1 + 2 * naic.height if naic is not None else layout.page.width
-    step = (ins["F"] - ins["A"]) / 5
-    words = [w for w in typed if left - 0.5 * head.height < w.x0 and w.x1 < right
-             and w.x1 - w.x0 > head.height]
-    moved = sorted(w.cy - dy for w in words)
-    if any(head.y0 - 0.2 * step < cy < ins["A"] - 0.5 * step for cy in moved):
+    a, f, half = ins.rows["A"], ins.rows["F"], 0.5 * ins.step
+    moved = sorted(w.cy - dy for w in typed if ins.left - 0.5 * head.height < w.x0
+                   and w.x1 < right and w.x1 - w.x0 > head.height)
+    if any(head.y0 - 0.2 * ins.step < cy < a - half for cy in moved):
         return -3.0
-    inside = [cy for cy in moved if ins["A"] - 0.5 * step <= cy <= ins["F"] + 0.5 * step]
+    inside = [cy for cy in moved if a - half <= cy <= f + half]
     if not inside:
         return 0.0
-    return 3.0 if inside[0] < ins["A"] + 0.5 * step else -3.0
+    return 3.0 if inside[0] < a + half else -3.0
 
 
 def _date_fit(dy: float, layout: PageLayout, typed: list[Word], pitch: float) -> float:
@@ -186,7 +193,7 @@ def _date_fit(dy: float, layout: PageLayout, typed: list[Word], pitch: float) ->
     return 2.0 if date.y1 < cy < bottom else -2.0
 
 
-def _dx(layout: PageLayout, typed: list[Word], pitch: float) -> float:
+def _dx(layout: PageLayout, typed: list[Word]) -> float:
     """Sideways shift from the insurer letters (centred under INSR LTR) and the Y/N marks
     (centred under ADDL and SUBR)."""
     res: list[float] = []
@@ -209,22 +216,13 @@ def _dx(layout: PageLayout, typed: list[Word], pitch: float) -> float:
     return float(median(res)) if len(res) >= 2 else 0.0
 
 
-def _insurer_fraction(layout: PageLayout, typed: list[Word], pitch: float
-                      ) -> tuple[float, float] | None:
-    """The offset of the insurer table's typed names and NAICs from their rows' centres,
-    and the rows' spacing: for a certificate whose limits column holds no amount."""
-    ins = _insurer_rows(layout, pitch)
-    if not ins:
-        return None
-    step = (ins["F"] - ins["A"]) / 5
-    left = min(h.x1 for lt in _LETTERS for h in [layout.anchor(f"INSURER_{lt}")] if h)
-    res = []
-    for w in typed:
-        if w.x0 < left - 0.5 * w.height or not ins["A"] - step < w.cy < ins["F"] + step:
-            continue
-        near = min(ins.values(), key=lambda y: abs(y - w.cy))
-        res.append(w.cy - near)
-    return (float(median(res)), step) if len(res) >= 3 else None
+def _insurer_fraction(ins: _Insurers, typed: list[Word]) -> float | None:
+    """The offset of the insurer table's typed names and NAICs from their rows' centres:
+    for a certificate whose limits column holds no amount."""
+    res = [w.cy - min(ins.rows.values(), key=lambda y: abs(y - w.cy)) for w in typed
+           if w.x0 >= ins.left - 0.5 * w.height
+           and ins.rows["A"] - ins.step < w.cy < ins.rows["F"] + ins.step]
+    return float(median(res)) if len(res) >= 3 else None
 
 
 def typed_offset(layout: PageLayout) -> Offset | None:
@@ -239,14 +237,17 @@ def typed_offset(layout: PageLayout) -> Offset | None:
     label = layout.label_words
     typed = [w for w in layout.page.words if id(w) not in label]
     amounts = _amounts(layout, rows, typed)
+    ins = _insurer_table(layout, pitch)
     frac, step = _fraction(amounts, rows, pitch), pitch
+    if frac is None and ins is not None:
+        frac, step = _insurer_fraction(ins, typed), ins.step
     if frac is None:
-        found = _insurer_fraction(layout, typed, pitch)
-        if found is None:
-            return None
-        frac, step = found
-    scored = [(_score(frac + k * step, layout, rows, amounts, typed, pitch), -abs(k),
-               frac + k * step) for k in (0, -1, 1)]
+        return None
+
+    def score(dy: float) -> float:
+        return _score(dy, layout, rows, amounts, typed, pitch, ins)
+
+    scored = [(score(frac + k * step), -abs(k), frac + k * step) for k in (0, -1, 1)]
     best, _, dy = max(scored)
     if abs(dy) < MIN_SHIFT * pitch:
         return None
@@ -254,11 +255,11 @@ def typed_offset(layout: PageLayout) -> Offset | None:
     # leaving them (a fax whose limit labels OCR misread gives a wrong pitch and a shift that
     # fits nothing better); a shift within the row needs amounts that agree on it.
     if abs(dy) > 0.5 * step:
-        if best < _score(0.0, layout, rows, amounts, typed, pitch) + MIN_GAIN:
+        if best < score(0.0) + MIN_GAIN:
             return None
     elif not _agreed(amounts, rows, pitch, frac):
         return None
-    dx = _dx(layout, typed, pitch)
+    dx = _dx(layout, typed)
     return Offset(dx=dx, dy=dy, pitch=pitch)
 
 
@@ -291,7 +292,7 @@ def _printed_bands(layout: PageLayout) -> list[tuple[float, float, float, float]
     return out
 
 
-def _crosses(w: Word, hrules: list) -> bool:
+def _crosses(w: Word, hrules: list[Rule]) -> bool:
     """A horizontal rule runs through the word (not just along its edge)."""
     return any(r.x0 < w.cx < r.x1 and w.y0 + 0.2 * w.height < r.y0 < w.y1 - 0.2 * w.height
                for r in hrules)
@@ -310,7 +311,7 @@ def shift_typed(layout: PageLayout, off: Offset) -> PageContent:
     # typed; the notices' running text is in the printed bands.
     fixed = {id(w) for hs in layout.hits.values() for h in hs if h.standalone for w in h.words}
     bands = _printed_bands(layout)
-    hrules = [r for r in page.rules if r.horizontal]
+    hrules = layout.hrules
 
     def back(w: Word) -> Word:
         if id(w) in fixed or any(x0 <= w.cx <= x1 and y0 <= w.cy <= y1

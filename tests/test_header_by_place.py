@@ -7,6 +7,11 @@ from extractors.skeleton import find_skeleton
 from pipeline.types import PageContent, Rule, Word
 
 
+def _typed(text: str, x: int, y: int) -> Word:
+    """A typed value's word: larger than the form's printed labels."""
+    return _w(text, x, y, h=28, char=20)
+
+
 def _w(text: str, x: int, y: int, h: int = 18, char: int = 14) -> Word:
     return Word(text, (x, y, x + char * len(text), y + h), 0.95, 1)
 
@@ -112,12 +117,12 @@ def test_a_garbled_holder_title_is_the_one_left_of_cancellation():
     # address were read into the description above it.
     words = [_w("INSURED", 165, 987), _w("COVERAGES", 165, 1285),
              _w("DESCRIPTION", 165, 2427), _w("OF", 330, 2427), _w("OPERATIONS", 370, 2427),
-             _w("Job", 180, 2470, h=28, char=20), _w("1234", 260, 2470, h=28, char=20),
+             _typed("Job", 180, 2470), _typed("1234", 260, 2470),
              _w("CERTIFI", 165, 2655), _w("ATETOLDER", 165, 2680),
              _w("CANCELLATION", 1269, 2678),
-             _w("Gateway", 180, 2725, h=28, char=20), _w("Plaza", 350, 2725, h=28, char=20),
-             _w("PO", 180, 2775, h=28, char=20), _w("Box", 240, 2775, h=28, char=20),
-             _w("2607", 320, 2775, h=28, char=20)]
+             _typed("Gateway", 180, 2725), _typed("Plaza", 350, 2725),
+             _typed("PO", 180, 2775), _typed("Box", 240, 2775),
+             _typed("2607", 320, 2775)]
     got = _bottom(words, [Rule(1260, 2640, 1260, 2950)])
     assert got["description_of_operations"] == "Job 1234"
     assert got["certificate_holder.name"] == "Gateway Plaza"
@@ -130,10 +135,10 @@ def test_the_holders_box_ends_at_its_rule_when_cancellation_is_unread():
     words = [_w("INSURED", 123, 987), _w("COVERAGES", 123, 1285),
              _w("CERTIFICATE", 123, 2742), _w("HOLDER", 300, 2742), _w("CANX", 1305, 2738),
              _w("SHOULD", 1305, 2775), _w("ANY", 1420, 2775),
-             _w("City", 140, 2800, h=28, char=20), _w("of", 230, 2800, h=28, char=20),
-             _w("Riverton", 290, 2800, h=28, char=20), _w("EXPIRATION", 1305, 2800),
-             _w("9081", 140, 2825, h=28, char=20), _w("Harbor", 240, 2825, h=28, char=20),
-             _w("Rd", 380, 2825, h=28, char=20), _w("NOTICE", 1305, 2825)]
+             _typed("City", 140, 2800), _typed("of", 230, 2800),
+             _typed("Riverton", 290, 2800), _w("EXPIRATION", 1305, 2800),
+             _typed("9081", 140, 2825), _typed("Harbor", 240, 2825),
+             _typed("Rd", 380, 2825), _w("NOTICE", 1305, 2825)]
     got = _bottom(words, [Rule(1290, 2720, 1290, 2950)])
     assert got["certificate_holder.name"] == "City of Riverton"
     assert got["certificate_holder.address"] == "9081 Harbor Rd"
@@ -146,7 +151,7 @@ def test_a_description_of_only_its_labels_own_words_is_no_description():
              _w("/", 490, 2427), _w("LOCATIONS", 510, 2427),
              _w("OPERATIONS", 600, 2480), _w("CERTIFICATE", 123, 2742),
              _w("HOLDER", 300, 2742), _w("CANCELLATION", 1305, 2738),
-             _w("City", 140, 2800, h=28, char=20)]
+             _typed("City", 140, 2800)]
     got = _bottom(words)
     assert "description_of_operations" not in got
     assert got["certificate_holder.name"] == "City"
