@@ -139,7 +139,9 @@ def db_url(db: str | None) -> str:
 
     from models.db import resolve_url
 
-    url = resolve_url(db or settings().database_url)
+    # The default database lives in the root folder (./data/coi.db unless COI_ROOT moves it).
+    url = resolve_url(db or settings().database_url
+                      or f"sqlite:///{settings().root.expanduser() / 'coi.db'}")
     try:
         u = make_url(url)
     except ArgumentError:
@@ -216,7 +218,7 @@ def ingest_with_progress(paths: list[Path], url: str, workers: int) -> list[dict
     """Run the ingest flow with a progress bar; per-document lines print as they finish."""
     from coi.prefect_env import attach_log_file, configure, console_through
 
-    data_dir = settings().data_dir
+    data_dir = settings().state_dir
     if _debug:  # Prefect's INFO run logs on the console too (above the progress bar)
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO")
     configure(data_dir)
@@ -408,6 +410,10 @@ def demo(
         out.print(f"Next: `{prog} show {first['document_id']}` for one record, "
                   f"`{prog} export --format csv -o certs.csv` for all of them.")
 
+
+from coi.inbox_cli import register  # noqa: E402 - needs the helpers above
+
+register(app)
 
 if __name__ == "__main__":
     app()

@@ -22,7 +22,7 @@ TEMP_PATTERNS = ("~$*", "*.part", "*.partial", "*.tmp", "*.crdownload", "*.swp",
 JUNK_NAMES = {"thumbs.db", "desktop.ini"}
 
 
-def _skipped(name: str) -> bool:
+def skipped_name(name: str) -> bool:
     low = name.lower()
     return (name.startswith(".") or low in JUNK_NAMES
             or any(fnmatch(low, pat) for pat in TEMP_PATTERNS))
@@ -35,10 +35,10 @@ def _walk(root: Path) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if not _skipped(d) and not (here / d).is_symlink()]
+        dirnames[:] = [d for d in dirnames if not skipped_name(d) and not (here / d).is_symlink()]
         for name in filenames:
             p = here / name
-            if _skipped(name):
+            if skipped_name(name):
                 continue
             if p.is_symlink():
                 try:

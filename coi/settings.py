@@ -50,10 +50,15 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the record store; None means models.db's default "
         "(sqlite:///data/coi.db, relative to the working directory).",
     )
-    data_dir: Path = Field(
+    root: Path = Field(
         default=Path("data"),
+        description="The watched root folder: inbox/, processing/, archive/, quarantine/; "
+        "the default database (coi.db) and coi's own state live there too.",
+    )
+    data_dir: Path | None = Field(
+        default=None,
         description="Where coi keeps its own state: Prefect's home (API database, "
-        "profiles) and the log file.",
+        "profiles) and the log file.  Default: the root.",
     )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
@@ -64,6 +69,24 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="Seconds one page may take to render or OCR."
     )
     max_pages: int = Field(default=50, ge=1, description="Pages read per document at most.")
+    watch_interval: float = Field(
+        default=30.0, gt=0, description="Seconds between inbox-watch runs of `coi serve`.")
+    batch_cron: str = Field(
+        default="0 2 * * *", description="Cron schedule of the scheduled-batch deployment.")
+    settle: float = Field(
+        default=2.0, ge=0, description="Seconds between the two looks at the inbox that must "
+        "see a file unchanged before it is taken.")
+    grace: float = Field(
+        default=300.0, ge=0, description="Seconds a file that looks incomplete (a PDF with no "
+        "end) may stay unchanged before it is taken anyway, to be quarantined as damaged.")
+    server_port: int = Field(
+        default=4200, ge=1, le=65535,
+        description="Port of the Prefect server `coi serve` starts on 127.0.0.1 (when "
+        "PREFECT_API_URL is not set).")
+
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir if self.data_dir is not None else self.root
 
     @field_validator("database_url")
     @classmethod

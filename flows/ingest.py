@@ -72,7 +72,7 @@ def observe(observer: IngestObserver) -> Iterator[None]:
             _observers.remove(observer)
 
 
-def _notify(event: str, *args: Any) -> None:
+def notify(event: str, *args: Any) -> None:
     with _observers_lock:
         targets = list(_observers)
     for obs in targets:
@@ -112,7 +112,7 @@ def _summary(path: Path, **kw: Any) -> Summary:
     out: Summary = {
         "file": path.name, "path": str(path), "document_id": None, "status": "failed",
         "fields": 0, "needs_review": 0, "certificates": 0, "error": None, "duplicate": False,
-        "seconds": 0.0,
+        "seconds": 0.0, "stage": None,
     }
     out.update(kw)
     return out
@@ -169,7 +169,9 @@ def record_failure(db_url: str, path: Path, sha256: str | None, message: str) ->
     return _summary(path, document_id=outcome.document_id, error=message)
 
 
-def _ingest(path: Path, db_url: str) -> Summary:
+def ingest_one(path: Path, db_url: str, origin: str | None = None) -> Summary:
+    """Hash, skip known bytes, read, store one file; ``origin`` is the path stored for it
+    (default: ``path``).  Raises only transient failures."""
     t0 = time.perf_counter()
     engine = _engine(db_url)
     try:
@@ -184,22 +186,24 @@ def _ingest(path: Path, db_url: str) -> Summary:
                 return _summary(path, document_id=known.id, status=known.status, fields=n,
                                 needs_review=review, duplicate=True)
             result = process_file(path, _options())
+            if origin is not None:
+                result.path = origin
             outcome = save_result(engine, result)
         except Exception as exc:
             if is_transient(exc):
                 raise  # Prefect retries the task
             if isinstance(exc, CoiError):  # raised on purpose: its message is for people
-                message = exc.message
+                message, stage = exc.message, exc.stage or "read"
             else:
                 get_run_logger().error("unexpected error reading %s", path, exc_info=True)
-                message = f"internal error: {type(exc).__name__}: {exc}"
-            return record_failure(db_url, path, sha, message)
+                message, stage = f"internal error: {type(exc).__name__}: {exc}", "internal"
+            return {**record_failure(db_url, path, sha, message), "stage": stage}
     fields = [f for ex in result.extractions for f in ex.fields.values()]
     return _summary(
         path, document_id=outcome.document_id, status=result.status, fields=len(fields),
         needs_review=sum(f.status == "needs_review" for f in fields),
         certificates=len(result.extractions), error=result.error, duplicate=outcome.duplicate,
-        seconds=round(time.perf_counter() - t0, 2),
+        stage=result.stage, seconds=round(time.perf_counter() - t0, 2),
     )
 
 
@@ -207,17 +211,20 @@ def _task_run_name(parameters: dict[str, Any]) -> str:
     return f"read {Path(parameters['path']).name}"
 
 
-@task(
-    name="ingest-document",
-    task_run_name=_task_run_name,
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),  # 2 s, then 4 s
-    retry_jitter_factor=0.5,
-    persist_result=False,  # the database is the result; nothing to keep in Prefect storage
-)
+# How every per-document task retries: transient failures only (the task raises nothing
+# else), twice, after 2 s and then 4 s (jittered).
+RETRIES: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_jitter_factor": 0.5,
+    "persist_result": False,  # the database is the result; nothing to keep in Prefect storage
+}
+
+
+@task(name="ingest-document", task_run_name=_task_run_name, **RETRIES)
 def ingest_document(path: str, db_url: str) -> Summary:
     """Hash, skip known bytes, read, store one file.  Raises only transient failures."""
-    return _ingest(Path(path), db_url)
+    return ingest_one(Path(path), db_url)
 
 
 @flow(name="coi-ingest", persist_result=False, log_prints=False)
@@ -229,7 +236,7 @@ def ingest_flow(paths: list[str], db_url: str, workers: int) -> list[Summary]:
     """
     logger = get_run_logger()
     logger.info("ingesting %d documents with %d workers", len(paths), workers)
-    _notify("started", len(paths))
+    notify("started", len(paths))
     done: dict[str, Summary] = {}
     # A runner of our own rather than the decorator's: its size is this run's parameter.
     with ThreadPoolTaskRunner(max_workers=max(1, workers)) as runner:
@@ -246,7 +253,7 @@ def ingest_flow(paths: list[str], db_url: str, workers: int) -> list[Summary]:
                     db_url, Path(path), _hash_or_none(path), f"gave up after 3 attempts: {exc}"
                 )
             done[path] = summary
-            _notify("finished", summary)
+            notify("finished", summary)
     return [done[p] for p in paths]
 
 

@@ -237,3 +237,32 @@ class Correction(Base):
     new_status: Mapped[str] = mapped_column(String(32))
     user: Mapped[str] = mapped_column(String(200))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+INBOX_OUTCOMES = ("processed", "not_a_certificate", "failed", "duplicate", "refused")
+
+
+class InboxFile(Base):
+    """Each file the watcher took from the inbox, and where it went: the link between a file
+    in ``archive/`` or ``quarantine/`` and its document (the same bytes arriving twice are
+    two rows and one document)."""
+
+    __tablename__ = "inbox_files"
+    __table_args__ = (
+        CheckConstraint(f"outcome IN ({_in(INBOX_OUTCOMES)})", name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)  # where it was, relative to the inbox
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # None: unreadable
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(32))
+    folder: Mapped[str] = mapped_column(String(16))  # archive | quarantine | inbox (retried)
+    location: Mapped[str] = mapped_column(Text)  # where it is now, relative to the root
+    reason: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(String(32))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -7,6 +7,7 @@ instead of sinking the document (partial success, as a reviewer would want).
 from __future__ import annotations
 
 import re
+import struct
 import threading
 import warnings
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import Image, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageSequence, TiffImagePlugin, UnidentifiedImageError
 
 from pipeline import poppler, textlayer
 from pipeline.errors import CoiError, InputError
@@ -166,6 +167,30 @@ def _open_error(path: Path, exc: Exception) -> InputError:
                       stage="open")
 
 
+# TIFF compression schemes Pillow 13's bundled libtiff decodes (tried one by one); others
+# (ThunderScan, SGI LogLuv, WebP, JPEG 2000, ...) get their own message.
+_TIFF_DECODED = {1, 2, 3, 4, 5, 6, 7, 8, 32773, 32946, 34925, 50000}
+
+
+def _tiff_compression(path: Path) -> int | None:
+    """The compression tag of a TIFF's first page, read from the bytes (Pillow will not open
+    a file it cannot decode, so it cannot be asked); None for other files."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(1 << 20)
+        order = {b"II": "<", b"MM": ">"}[data[:2]]
+        (ifd,) = struct.unpack(order + "I", data[4:8])
+        (n,) = struct.unpack(order + "H", data[ifd:ifd + 2])
+        for i in range(n):
+            tag, typ, _count = struct.unpack(order + "HHI", data[ifd + 2 + 12 * i:][:8])
+            if tag == 259:
+                fmt = order + ("H" if typ == 3 else "I")
+                return struct.unpack(fmt, data[ifd + 10 + 12 * i:][:struct.calcsize(fmt)])[0]
+    except (OSError, KeyError, struct.error):
+        return None
+    return None
+
+
 _GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")  # Pillow modes without color
 
 
@@ -180,6 +205,13 @@ def _open_image(path: Path, *, max_pages: int) -> Opened:
             f"the image is too large to be a scanned page ({exc})", stage="open"
         ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        scheme = _tiff_compression(path)
+        if scheme is not None and scheme not in _TIFF_DECODED:
+            name = TiffImagePlugin.COMPRESSION_INFO.get(scheme, "unknown")
+            raise InputError(
+                f"the TIFF uses a compression coi cannot decode (scheme {scheme}, {name}); "
+                "scan it again as PDF, or as TIFF with Group 4, LZW or no compression",
+                stage="open") from exc
         raise InputError(
             f"the image is damaged or truncated and cannot be decoded ({exc})", stage="open"
         ) from exc

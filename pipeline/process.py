@@ -46,12 +46,13 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
         pages, alternates = _read_pages(opened.pages, result, opts)
         result.timings["read"] = round(time.perf_counter() - t0, 4)
     except InputError as exc:
-        result.error = exc.message
+        result.error, result.stage = exc.message, exc.stage or "open"
         return result
     except OSError as exc:
-        result.error = f"the file cannot be read: {exc.strerror or exc}"
+        result.error, result.stage = f"the file cannot be read: {exc.strerror or exc}", "read"
         return result
     if not pages:
+        result.stage = "read"
         result.error = "no page could be read: " + "; ".join(
             f"page {n}: {e}" for n, e in sorted(result.page_errors.items()))
         return result
@@ -88,22 +89,27 @@ def process_file(path: str | Path, options: Options | None = None) -> DocumentRe
     result.page_kinds = {pg.number: pg.kind for pg in pages}
     result.timings["extract"] = round(time.perf_counter() - t1, 4)
     result.timings["total"] = round(time.perf_counter() - t0, 4)
+    cap = ""
     if opened.capped:
-        result.page_errors[opts.max_pages + 1] = (
-            f"only the first {opts.max_pages} of {opened.total_pages} pages were read")
+        cap = f"only the first {opts.max_pages} of {opened.total_pages} pages were read"
+        result.page_errors[opts.max_pages + 1] = cap
+        cap = f" ({cap}; COI_MAX_PAGES raises the limit)"
     if not found:
-        result.status = "not_a_certificate"
-        result.error = "no ACORD 25 certificate of liability insurance was found in the document"
+        result.status, result.stage = "not_a_certificate", "classify"
+        result.error = ("no ACORD 25 certificate of liability insurance was found in the "
+                        "document" + cap)
         return result
     # The printed form with nothing typed in: a record of it would be all blanks.
     filled = [ex for ex in found if any(_filled(f.value) for f in ex.fields.values())]
     if not filled:
-        result.status = "not_a_certificate"
+        result.status, result.stage = "not_a_certificate", "extract"
         result.error = ("a blank ACORD 25 form: nothing typed on it could be read (no producer, "
                         "insured, insurer or policy)")
         return result
     result.status = "processed"
     result.extractions = filled
+    if cap:  # said on the document, so that nobody takes the record for the whole file
+        result.error = cap.strip(" ()")
     return result
 
 

@@ -150,6 +150,9 @@ class DocumentResult:
     pages: int
     status: DocStatus
     error: str | None = None
+    # Where a failure happened (sniff, open, rasterize, ocr, extract, ...); not stored, it is
+    # for the quarantine's error file and the logs.
+    stage: str | None = None
     # One per certificate, in page order: a batch scan holds several.
     extractions: list[Extraction] = field(default_factory=list)
     page_errors: dict[int, str] = field(default_factory=dict)

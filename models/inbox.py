@@ -1,0 +1,76 @@
+"""What the watcher stores about inbox files: one ``inbox_files`` row per file taken, and the
+per-status counts ``coi status`` shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from models.db import read_only
+from models.orm import Document, InboxFile, as_utc, utcnow
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    name: str
+    outcome: str  # processed | not_a_certificate | failed | duplicate | refused
+    folder: str  # archive | quarantine
+    location: str  # relative to the root
+    received_at: dt.datetime
+    sha256: str | None = None
+    document_id: int | None = None
+    reason: str | None = None
+    stage: str | None = None
+    size: int | None = None
+
+
+def record_file(engine: Engine, rec: FileRecord) -> int:
+    with Session(engine) as s, s.begin():
+        row = InboxFile(
+            name=rec.name, sha256=rec.sha256, document_id=rec.document_id,
+            outcome=rec.outcome, folder=rec.folder, location=rec.location, reason=rec.reason,
+            stage=rec.stage, size=rec.size, received_at=rec.received_at, finished_at=utcnow(),
+        )
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def files_of(engine: Engine, document_id: int) -> list[FileRecord]:
+    """The inbox files that carried this document's bytes, oldest first."""
+    with Session(read_only(engine)) as s, s.begin():
+        rows = s.scalars(select(InboxFile).where(InboxFile.document_id == document_id)
+                         .order_by(InboxFile.id)).all()
+        return [FileRecord(r.name, r.outcome, r.folder, r.location, as_utc(r.received_at),
+                           r.sha256, r.document_id, r.reason, r.stage, r.size) for r in rows]
+
+
+def moved_back(engine: Engine, location: str, new_location: str) -> None:
+    """A quarantined file went back to the inbox (``coi retry``)."""
+    with Session(engine) as s, s.begin():
+        s.execute(update(InboxFile)
+                  .where(InboxFile.location == location, InboxFile.folder == "quarantine")
+                  .values(folder="inbox", location=new_location))
+
+
+def read_again(engine: Engine, document_id: int) -> bool:
+    """Let the next read of these bytes replace what is stored: a document found not to be a
+    certificate is otherwise final, and ``coi retry`` means "read it again".  Returns whether
+    the document exists.  A processed document is left as it is."""
+    with Session(engine) as s, s.begin():
+        doc = s.get(Document, document_id)
+        if doc is None:
+            return False
+        if doc.status == "not_a_certificate":
+            doc.status = "failed"
+            doc.error = f"sent back to the inbox by coi retry (was: {doc.error})"
+        return True
+
+
+def document_counts(engine: Engine) -> dict[str, int]:
+    with Session(read_only(engine)) as s, s.begin():
+        rows = s.execute(select(Document.status, func.count()).group_by(Document.status))
+        return {status: n for status, n in rows}
