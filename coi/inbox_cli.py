@@ -134,17 +134,20 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the inbox-watch (interval) and scheduled-batch (cron) deployments until
         Ctrl-C or SIGTERM, on a Prefect server: PREFECT_API_URL's, or one started here."""
-        from flows.serve import serve_inbox
+        from flows.serve import ServeError, serve_inbox
 
         where = _root(root)
         require_ocr()
         url = _url(db, where)
         open_db(url, create=True).dispose()
         s = settings()
-        serve_inbox(root=where, db_url=url, data_dir=s.data_dir or where,
-                    workers=workers or s.workers, interval=interval or s.watch_interval,
-                    cron=cron or s.batch_cron, settle=s.settle, grace=s.grace,
-                    port=port or s.server_port, say=lambda m: err.print(m))
+        try:
+            serve_inbox(root=where, db_url=url, data_dir=s.data_dir or where,
+                        workers=workers or s.workers, interval=interval or s.watch_interval,
+                        cron=cron or s.batch_cron, settle=s.settle, grace=s.grace,
+                        port=port or s.server_port, say=lambda m: err.print(escape(m)))
+        except ServeError as exc:
+            raise CliError(str(exc)) from None
 
     @app.command()
     @handles_errors
@@ -155,10 +158,11 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Move a quarantined file back into the inbox, to be read again."""
-        from flows.folders import ERROR_SUFFIX, Folders, quarantined, release_from_quarantine
+        from flows.folders import Folders
+        from flows.moves import ERROR_SUFFIX, quarantined, release_from_quarantine
 
         folders = Folders(_root(root))
-        items = quarantined(folders)
+        items = quarantined(folders.root)
         p = Path(ref)
         if p.name.endswith(ERROR_SUFFIX):
             p = p.with_name(p.name[: -len(ERROR_SUFFIX)])
@@ -174,7 +178,7 @@ def register(app: typer.Typer) -> None:
         from models.inbox import moved_back, read_again
 
         for q in chosen:
-            dest = release_from_quarantine(folders, q)
+            dest = release_from_quarantine(folders.root, q)
             moved_back(engine, q.path.relative_to(folders.root).as_posix(),
                        dest.relative_to(folders.root).as_posix())
             if q.info.get("document_id") is not None:
@@ -189,7 +193,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="For scripts.")] = False,
     ) -> None:
         """Files per folder, documents per status, and what is in quarantine and why."""
-        from flows.folders import Folders, count_files, quarantined
+        from flows.folders import Folders
+        from flows.moves import count_files, quarantined
         from models.inbox import document_counts
 
         folders = Folders(_root(root))
@@ -203,7 +208,7 @@ def register(app: typer.Typer) -> None:
             docs = {}
         held = [{"file": str(q.path.relative_to(folders.root)),
                  "reason": q.info.get("reason"), "stage": q.info.get("stage"),
-                 "document_id": q.info.get("document_id")} for q in quarantined(folders)]
+                 "document_id": q.info.get("document_id")} for q in quarantined(folders.root)]
         if as_json:
             sys.stdout.write(json.dumps({"root": str(folders.root), "folders": per_folder,
                                          "documents": docs, "quarantine": held},

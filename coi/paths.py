@@ -22,6 +22,13 @@ TEMP_PATTERNS = ("~$*", "*.part", "*.partial", "*.tmp", "*.crdownload", "*.swp",
 JUNK_NAMES = {"thumbs.db", "desktop.ini"}
 
 
+def printable(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (an old SMB client's Latin-1 name) come
+    from the OS as lone surrogates, which no database, log or JSON encoder accepts; they are
+    shown as U+FFFD.  Only for display and storage; the file keeps its real name."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def skipped_name(name: str) -> bool:
     low = name.lower()
     return (name.startswith(".") or low in JUNK_NAMES

@@ -12,8 +12,9 @@ Why it is safe with crashes and with several watchers on one inbox:
 * The claimer holds an exclusive ``flock`` on ``<claim>/.lock`` while it reads.  The kernel
   drops the lock when the process dies, even by SIGKILL, so a claim whose lock can be taken
   belongs to nobody alive and is taken up again; one still locked is left to its owner.
-* Moves into ``archive/`` and ``quarantine/`` never overwrite: a name already there gets a
-  numbered variant (a hard link is made, then the claim's name is removed).
+* The claim's journal (``.claim.json``) says, once the file is read, where it goes; a claim
+  taken up after a crash is finished as decided instead of being read again.
+* Moves into ``archive/`` and ``quarantine/`` never overwrite (:mod:`flows.moves`).
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from coi.paths import skipped_name
+from flows.moves import write_json
 
-NAME_MAX = 255  # bytes, on every Linux file system we expect an inbox on
-ERROR_SUFFIX = ".error.json"
 CLAIM_FILE = ".claim.json"
 LOCK_FILE = ".lock"
 
@@ -82,20 +82,24 @@ class Scan:
     ready: list[Path] = field(default_factory=list)  # complete: claim and read them
     waiting: list[tuple[Path, str]] = field(default_factory=list)  # not yet: why
     refused: list[Refused] = field(default_factory=list)  # quarantine them as they are
+    unlisted: list[tuple[Path, str]] = field(default_factory=list)  # folders we cannot read
+    seen: dict[Path, tuple[int, int]] = field(default_factory=dict)  # ready: size, mtime_ns
 
 
-def _entries(inbox: Path) -> tuple[dict[Path, os.stat_result], list[Refused]]:
+def _entries(inbox: Path, unlisted: list[OSError]
+             ) -> tuple[dict[Path, os.stat_result], list[Refused]]:
     """Regular files under ``inbox`` by lstat; symlinks and special files refused.  Hidden and
     temporary names are left alone, as are folders (whatever they are called)."""
     files: dict[Path, os.stat_result] = {}
     refused: list[Refused] = []
-    for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False,
+                                                onerror=lambda e: unlisted.append(e)):
         here = Path(dirpath)
         keep = []
         for d in dirnames:
             if skipped_name(d):
                 continue
-            if (here / d).is_symlink():  # os.walk lists a link to a folder as a folder
+            if os.path.islink(here / d):  # os.walk lists a link to a folder as a folder
                 filenames.append(d)
             else:
                 keep.append(d)
@@ -107,6 +111,9 @@ def _entries(inbox: Path) -> tuple[dict[Path, os.stat_result], list[Refused]]:
             try:
                 st = p.lstat()
             except FileNotFoundError:  # gone since the listing
+                continue
+            except OSError as exc:  # a folder we may list but not enter
+                unlisted.append(exc)
                 continue
             if stat.S_ISLNK(st.st_mode):
                 target = os.readlink(p)
@@ -152,12 +159,14 @@ def scan(folders: Folders, *, settle: float, grace: float, now: float | None = N
     but has not changed for ``grace`` seconds is taken anyway: a truncated upload never
     completes, and its read will quarantine it with the reason.
     """
-    first, refused = _entries(folders.inbox)
+    unlisted: list[OSError] = []
+    first, refused = _entries(folders.inbox, unlisted)
     if first and settle > 0:
         time.sleep(settle)
-    second, _ = _entries(folders.inbox)
+    second, _ = _entries(folders.inbox, [])
     now = time.time() if now is None else now
-    out = Scan(refused=refused)
+    out = Scan(refused=refused, unlisted=[
+        (Path(e.filename or "?"), e.strerror or str(e)) for e in unlisted])
     for p, st in second.items():
         before = first.get(p)
         if before is None or (before.st_size, before.st_mtime_ns) != (st.st_size,
@@ -169,41 +178,71 @@ def scan(folders: Folders, *, settle: float, grace: float, now: float | None = N
             out.waiting.append((p, "incomplete so far (waiting for the rest)"))
         else:
             out.ready.append(p)
+            out.seen[p] = (st.st_size, st.st_mtime_ns)
     return out
 
 
 # -------------------------------------------------------------------------------- claims
 
 
+class ClaimError(OSError):
+    """A file that cannot be moved out of the inbox (no write permission on its folder)."""
+
+
 @dataclass
 class Claim:
-    """A file taken out of the inbox: ``file`` lives in ``folder`` under processing/."""
+    """A file taken out of the inbox: ``file`` lives in ``folder`` under processing/.
+
+    ``info`` is the claim's journal (``.claim.json``): who claimed it and when, and once the
+    file has been read, what is to become of it (``plan``) and where it is going (``dest``),
+    so that a claim taken up after a crash is finished as decided, not read again.
+    """
 
     folder: Path
     file: Path
-    name: str  # where it was in the inbox, relative to it ("sub/scan 1.pdf")
-    claimed_at: str
+    info: dict[str, Any]
     lock: Any = None  # the open, flock-ed .lock file
+    adopted: bool = False  # taken up after its first claimer died
+
+    @property
+    def name(self) -> str:
+        """Where the file was in the inbox, relative to it ("sub/scan 1.pdf")."""
+        return str(self.info.get("name") or self.file.name)
+
+    @property
+    def claimed_at(self) -> str:
+        return str(self.info.get("claimed_at") or _now())
+
+    def journal(self, **entries: Any) -> None:
+        self.info.update(entries)
+        write_json(self.folder / CLAIM_FILE, self.info)
 
     def release(self) -> None:
         """Remove the (by now empty) claim folder, then drop the lock."""
-        for leftover in (self.folder / CLAIM_FILE, self.folder / LOCK_FILE):
-            leftover.unlink(missing_ok=True)
-        try:
-            self.folder.rmdir()
-        except OSError:
-            pass  # something unexpected is left inside: keep it for a person to see
+        _clear(self.folder)
         if self.lock is not None:
             self.lock.close()
             self.lock = None
 
 
+def _clear(folder: Path) -> None:
+    for leftover in folder.glob(".*"):  # only our own files are dot-files
+        leftover.unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # something unexpected is left inside: keep it for a person to see
+
+
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _lock(path: Path) -> Any | None:
-    fh = open(path, "a+")  # noqa: SIM115 - held open for the life of the claim
+    try:
+        fh = open(path, "a+")  # noqa: SIM115 - held open for the life of the claim
+    except (FileNotFoundError, NotADirectoryError):  # the folder went meanwhile
+        return None
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -212,18 +251,31 @@ def _lock(path: Path) -> Any | None:
     return fh
 
 
-def claim(folders: Folders, path: Path) -> Claim | None:
-    """Move ``path`` out of the inbox into a claim folder of its own; None when it is gone
-    (another watcher took it, or someone deleted it, between listing and claim)."""
-    folder = folders.processing / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
-    folder.mkdir(parents=True)
-    lock = _lock(folder / LOCK_FILE)
-    assert lock is not None  # a folder nobody else knows of yet
-    name = path.relative_to(folders.inbox).as_posix()
-    c = Claim(folder, folder / path.name, name, _now(), lock)
-    _write_json(folder / CLAIM_FILE, {"name": name, "claimed_at": c.claimed_at,
-                                      "host": socket.gethostname(), "pid": os.getpid()})
+def claim(folders: Folders, path: Path, expect: tuple[int, int] | None = None
+          ) -> Claim | None:
+    """Move ``path`` out of the inbox into a claim folder of its own.
+
+    None when it is gone (another watcher took it, or someone deleted it) or, given
+    ``expect`` (size, mtime_ns as listed), when it changed since it was listed.  The claim
+    folder is made complete (locked, journal written) under a dot-name and then renamed into
+    place, so a watcher looking for orphans never sees a half-made one.
+    """
+    token = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
+    new = folders.processing / f".new-{token}"
+    new.mkdir(parents=True)
+    lock = _lock(new / LOCK_FILE)
+    info = {"name": path.relative_to(folders.inbox).as_posix(), "claimed_at": _now(),
+            "host": socket.gethostname(), "pid": os.getpid()}
+    write_json(new / CLAIM_FILE, info)
+    folder = folders.processing / token
+    os.rename(new, folder)
+    c = Claim(folder, folder / path.name, info, lock)
     try:
+        if expect is not None:
+            st = path.lstat()
+            if (st.st_size, st.st_mtime_ns) != expect:
+                c.release()
+                return None
         os.rename(path, c.file)
     except FileNotFoundError:
         c.release()
@@ -231,170 +283,53 @@ def claim(folders: Folders, path: Path) -> Claim | None:
     except OSError as exc:
         c.release()
         if exc.errno == errno.EXDEV:
-            raise OSError(exc.errno, "the inbox and processing/ must be on one file system "
-                          f"(a rename from {path.parent} failed)") from exc
+            raise ClaimError(exc.errno, "the inbox and processing/ must be on one file "
+                             f"system (a rename from {path.parent} failed)") from exc
+        if isinstance(exc, PermissionError):
+            raise ClaimError(exc.errno, f"it cannot be moved out of {path.parent}: the "
+                             "watcher needs write permission on that folder") from exc
         raise
     return c
 
 
 def orphans(folders: Folders) -> list[Path]:
-    """Claim folders under processing/ (oldest first); :func:`adopt` tells whose they are."""
+    """Claim folders under processing/ (oldest first); :func:`adopt` tells whose they are.
+    Half-made claim folders of dead processes (never holding a file) are removed."""
     if not folders.processing.is_dir():
         return []
-    return sorted(p for p in folders.processing.iterdir() if p.is_dir())
+    found = []
+    for p in sorted(folders.processing.iterdir()):
+        if not p.is_dir():
+            continue
+        if p.name.startswith(".new-"):
+            lock = _lock(p / LOCK_FILE)
+            if lock is not None:
+                _clear(p)
+                lock.close()
+        elif not p.name.startswith("."):
+            found.append(p)
+    return found
 
 
 def adopt(folder: Path) -> Claim | None:
-    """Take up a claim left by a process that died; None when its owner still holds it."""
-    lock = _lock(folder / LOCK_FILE) if folder.is_dir() else None
+    """Take up a claim left by a process that died; None when its owner still holds it, or
+    when there is nothing left to do."""
+    lock = _lock(folder / LOCK_FILE)
     if lock is None:
         return None
     try:
-        info = json.loads((folder / CLAIM_FILE).read_text(encoding="utf-8"))
+        info = json.loads((folder / CLAIM_FILE).read_bytes())
+        files = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    except FileNotFoundError:  # finished and removed by its owner just now
+        lock.close()
+        return None
     except (OSError, ValueError):
-        info = {}
-    files = [p for p in folder.iterdir() if p.name not in (CLAIM_FILE, LOCK_FILE)]
-    c = Claim(folder, files[0] if files else folder / "?", "", info.get("claimed_at", _now()),
-              lock)
-    c.name = str(info.get("name") or c.file.name)
-    if not files:  # the crash came after the file was moved on: nothing to redo
+        info, files = {}, [p for p in folder.iterdir() if not p.name.startswith(".")]
+    c = Claim(folder, files[0] if files else folder / "?", info, lock, adopted=True)
+    if not files and not info.get("dest"):  # nothing was ever moved in, or all is done
         c.release()
         return None
     return c
-
-
-# --------------------------------------------------------------------------- moving on
-
-
-def fit_name(name: str, reserve: int = 0) -> str:
-    """``name`` shortened (keeping its extension) so that it and ``reserve`` more bytes fit
-    in one file name."""
-    limit = NAME_MAX - reserve
-    if len(name.encode()) <= limit:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    if not dot or len(ext) > 10:
-        stem, ext = name, ""
-    tail = f".{ext}" if ext else ""
-    budget = limit - len(tail.encode())
-    cut = stem.encode()[:budget].decode(errors="ignore")
-    return cut + tail
-
-
-def _variant(name: str, n: int) -> str:
-    stem, dot, ext = name.rpartition(".")
-    if not dot or not stem:
-        return f"{name} ({n})"
-    return f"{stem} ({n}).{ext}"
-
-
-def move_unique(src: Path, folder: Path, name: str, reserve: int = 0) -> Path:
-    """Move ``src`` into ``folder`` as ``name``, or a numbered variant of it when that is
-    taken; never overwrites.  Returns where it went."""
-    folder.mkdir(parents=True, exist_ok=True)
-    base = fit_name(name, reserve + 8)  # room for " (NNN)"
-    for n in range(1, 10_000):
-        dest = folder / (base if n == 1 else _variant(base, n))
-        if src.is_symlink() or not src.is_file():
-            # A link or a special file: rename it (the link itself, never its target).
-            if dest.exists() or dest.is_symlink():
-                continue
-            os.rename(src, dest)
-            return dest
-        try:
-            os.link(src, dest)  # fails if dest exists: no overwrite, even racing a watcher
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV):
-                raise
-            if dest.exists():  # a file system without hard links
-                continue
-            os.rename(src, dest)
-            return dest
-        src.unlink()
-        return dest
-    raise OSError(f"no free name for {name} in {folder}")
-
-
-def archive(folders: Folders, c: Claim, when: dt.date | None = None) -> Path:
-    when = when or dt.date.today()
-    return move_unique(c.file, folders.archive / f"{when:%Y}" / f"{when:%m}", c.file.name)
-
-
-def retry_command(dest: Path) -> str:
-    return f"coi retry '{dest}'"
-
-
-def quarantine(folders: Folders, src: Path, name: str, *, reason: str, stage: str,
-               document_id: int | None = None, sha256: str | None = None) -> Path:
-    """Move ``src`` into quarantine/ with ``<name>.error.json`` beside it."""
-    dest = move_unique(src, folders.quarantine, Path(name).name, reserve=len(ERROR_SUFFIX))
-    _write_json(error_file(dest), {
-        "file": name, "reason": reason, "stage": stage, "time": _now(),
-        "document_id": document_id, "sha256": sha256,
-        "retry": f"fix the cause, then run: {retry_command(dest)}",
-    })
-    return dest
-
-
-def error_file(quarantined: Path) -> Path:
-    return quarantined.with_name(quarantined.name + ERROR_SUFFIX)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp"[:NAME_MAX])
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-# ---------------------------------------------------------------------------- quarantine
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    path: Path
-    info: dict[str, Any]
-
-
-def quarantined(folders: Folders) -> list[Quarantined]:
-    """Files in quarantine/ with what their error file says (empty when it is missing)."""
-    out = []
-    if not folders.quarantine.is_dir():
-        return out
-    for p in sorted(folders.quarantine.iterdir()):
-        if p.name.endswith(ERROR_SUFFIX) or p.name.startswith("."):
-            continue
-        try:
-            info = json.loads(error_file(p).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            info = {}
-        out.append(Quarantined(p, info))
-    return out
-
-
-def release_from_quarantine(folders: Folders, q: Quarantined) -> Path:
-    """Move a quarantined file back to where it was in the inbox (a numbered variant if that
-    name is taken meanwhile) and drop its error file."""
-    rel = Path(str(q.info.get("file") or q.path.name))
-    # The recorded name came from our own relative path; refuse anything that would climb
-    # out of the inbox all the same (the error file is a plain file a person could edit).
-    parts = [s for s in rel.parts if s not in ("", ".", "..", "/")]
-    target_dir = folders.inbox.joinpath(*parts[:-1]) if len(parts) > 1 else folders.inbox
-    dest = move_unique(q.path, target_dir, parts[-1] if parts else q.path.name)
-    error_file(q.path).unlink(missing_ok=True)
-    return dest
-
-
-def count_files(folder: Path) -> int:
-    """Files under ``folder`` that are documents (not our own error/claim/lock files); 0
-    for a folder not made yet."""
-    n = 0
-    for _dirpath, _dirs, names in os.walk(folder):
-        n += sum(1 for name in names
-                 if not name.endswith(ERROR_SUFFIX) and name not in (CLAIM_FILE, LOCK_FILE)
-                 and not name.startswith("."))
-    return n
 
 
 def no_read_permission(st: os.stat_result) -> bool:

@@ -40,14 +40,14 @@ def _healthy(api: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def start_server(data_dir: Path, port: int, say: Callable[[str], None]
-                 ) -> tuple[str, subprocess.Popen | None]:
-    """The API URL of a healthy server on 127.0.0.1:``port``, and its process when we
-    started it (None when one was already answering there)."""
+def start_server(data_dir: Path, port: int, say: Callable[[str], None],
+                 started: list[subprocess.Popen]) -> str:
+    """The API URL of a healthy server on 127.0.0.1:``port``; a process we start for it is
+    appended to ``started`` at once, so that the caller stops it whatever happens next."""
     api = f"http://127.0.0.1:{port}/api"
     if _healthy(api):
         say(f"using the Prefect server already running at {api}")
-        return api, None
+        return api
     log = (data_dir / "logs" / "prefect-server.log").resolve()
     log.parent.mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).with_name("prefect")
@@ -59,6 +59,7 @@ def start_server(data_dir: Path, port: int, say: Callable[[str], None]
             start_new_session=True,
             env={k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
         )
+    started.append(proc)
     say(f"starting a Prefect server on 127.0.0.1:{port} (log: {log})")
     deadline = time.monotonic() + HEALTH_TIMEOUT
     while time.monotonic() < deadline:
@@ -66,9 +67,8 @@ def start_server(data_dir: Path, port: int, say: Callable[[str], None]
             raise ServeError(f"the Prefect server exited with status {proc.returncode}; is "
                              f"port {port} taken? (--port, or see {log})")
         if _healthy(api):
-            return api, proc
+            return api
         time.sleep(0.5)
-    stop_server(proc)
     raise ServeError(f"the Prefect server did not answer within {HEALTH_TIMEOUT:.0f} s "
                      f"(see {log})")
 
@@ -102,21 +102,22 @@ def serve_inbox(*, root: Path, db_url: str, data_dir: Path, workers: int, interv
     # Until Prefect's runner installs its own handler, SIGTERM must still stop the server we
     # start (it runs in a session of its own and would outlive us).
     previous = signal.signal(signal.SIGTERM, _terminate)
-    proc = None
-    if not os.environ.get("PREFECT_API_URL"):
-        api, proc = start_server(data_dir, port, say)
-        os.environ["PREFECT_API_URL"] = api
-    else:
-        api = os.environ["PREFECT_API_URL"]
-        if not _healthy(api, timeout=10):
-            raise ServeError(f"no Prefect server answers at PREFECT_API_URL={api}")
+    started: list[subprocess.Popen] = []
     try:
+        if not os.environ.get("PREFECT_API_URL"):
+            api = start_server(data_dir, port, say, started)
+            os.environ["PREFECT_API_URL"] = api
+        else:
+            api = os.environ["PREFECT_API_URL"]
+            if not _healthy(api, timeout=10):
+                raise ServeError(f"no Prefect server answers at PREFECT_API_URL={api}")
         _serve(root=root, db_url=db_url, data_dir=data_dir, workers=workers,
                interval=interval, cron=cron, settle=settle, grace=grace, api=api, say=say)
     except (Terminated, KeyboardInterrupt):
         say("stopped before serving")
     finally:
-        stop_server(proc)
+        for proc in started:
+            stop_server(proc)
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
+from coi.paths import printable
 from models.db import read_only
 from models.orm import Document, InboxFile, as_utc, utcnow
 
@@ -25,18 +26,32 @@ class FileRecord:
     reason: str | None = None
     stage: str | None = None
     size: int | None = None
+    claim: str | None = None
 
 
 def record_file(engine: Engine, rec: FileRecord) -> int:
+    """Add the row of a file taken, or update it when its claim already has one (a claim
+    finished again after a crash)."""
     with Session(engine) as s, s.begin():
-        row = InboxFile(
-            name=rec.name, sha256=rec.sha256, document_id=rec.document_id,
-            outcome=rec.outcome, folder=rec.folder, location=rec.location, reason=rec.reason,
-            stage=rec.stage, size=rec.size, received_at=rec.received_at, finished_at=utcnow(),
-        )
-        s.add(row)
+        row = None
+        if rec.claim is not None:
+            row = s.scalar(select(InboxFile).where(InboxFile.claim == rec.claim))
+        if row is None:
+            row = InboxFile(claim=rec.claim)
+            s.add(row)
+        row.name, row.sha256, row.document_id = printable(rec.name), rec.sha256, rec.document_id
+        row.outcome, row.folder, row.location = rec.outcome, rec.folder, printable(rec.location)
+        row.reason, row.stage, row.size = rec.reason, rec.stage, rec.size
+        row.received_at, row.finished_at = rec.received_at, utcnow()
         s.flush()
         return row.id
+
+
+def stored_at(engine: Engine, document_id: int) -> dt.datetime | None:
+    """When a document was first stored."""
+    with Session(read_only(engine)) as s, s.begin():
+        at = s.scalar(select(Document.created_at).where(Document.id == document_id))
+        return as_utc(at) if at is not None else None
 
 
 def files_of(engine: Engine, document_id: int) -> list[FileRecord]:

@@ -253,6 +253,9 @@ class InboxFile(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The claim folder's name under processing/: a claim finished again after a crash
+    # updates its row instead of adding one.  None for files refused without a claim.
+    claim: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(Text)  # where it was, relative to the inbox
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # None: unreadable
     document_id: Mapped[int | None] = mapped_column(

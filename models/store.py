@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from coi.paths import printable
 from models.crosscheck import check_insurers
 from models.db import read_only
 from models.orm import (
@@ -175,8 +176,8 @@ def _save(s: Session, result: DocumentResult) -> SaveOutcome:
     elif doc.certificates:  # a failure never has one; be safe anyway
         doc.certificates.clear()
         s.flush()
-    doc.file = result.file
-    doc.path = result.path
+    doc.file = printable(result.file)
+    doc.path = printable(result.path)
     doc.media_type = result.media_type
     doc.pages = result.pages
     doc.status = result.status

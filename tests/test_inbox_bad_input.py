@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -27,11 +28,14 @@ from PIL import Image
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen.canvas import Canvas
 
+from coi.paths import printable
 from fixtures.generate import make_certificate, write_sample
 from fixtures.others import make_invoice
 
 REPO = Path(__file__).resolve().parents[1]
 LONG_NAME = "L" * 246 + ".pdf"  # 250 characters
+LONG_UNICODE = "é" * 124 + ".pdf"  # 128 characters, 252 bytes
+NOT_UTF8 = os.fsdecode(b"caf\xe9 certificate.pdf")  # Latin-1 bytes, as old SMB clients write
 
 # inbox name -> words the quarantine reason must hold (case-insensitive)
 QUARANTINED: dict[str, tuple[str, ...]] = {
@@ -52,10 +56,13 @@ QUARANTINED: dict[str, tuple[str, ...]] = {
     "unreadable.pdf": ("read permission",),
     "invoice.pdf": ("no acord 25 certificate",),
     LONG_NAME: ("damaged or truncated",),
+    LONG_UNICODE: ("damaged or truncated",),
+    "notes.error.json": ("plain text",),  # must not pass for (or replace) an error file
 }
 # good certificates under names an inbox gets
 ARCHIVED = ["scan 0042 final copy.pdf", "certificado-ñandú-保険.pdf", "cert..v2.pdf",
-            "x.pdf/inside.pdf", "growing.pdf"]
+            "x.pdf/inside.pdf", "growing.pdf", NOT_UTF8, "north/scan.pdf", "south/scan.pdf"]
+RESENT = "resent.pdf"  # the first good one's bytes, dropped again after the first pass
 LEFT_ALONE = ["~$draft.pdf", "upload.pdf.part", "report.crdownload", "save.tmp",
               ".hidden.pdf"]
 
@@ -176,9 +183,13 @@ def ran(prefect_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
         "unreadable.pdf": _good(20411, work),
         "invoice.pdf": make_invoice(20412),
         LONG_NAME: cert[:3000],
+        LONG_UNICODE: cert[:3000],
+        "notes.error.json": b'{"reason": "not ours"}\n',
     }
     for name, data in files.items():
         (inbox / name).write_bytes(data)
+    for sub in ("north", "south"):
+        (inbox / sub).mkdir()
     (inbox / "unreadable.pdf").chmod(0)
     (inbox / "passwd.pdf").symlink_to("/etc/passwd")
     os.mkfifo(inbox / "pipe.pdf")
@@ -196,12 +207,15 @@ def ran(prefect_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     params = {"root": str(root), "db_url": url, "workers": 2, "settle": 1.0, "grace": 0.0}
     first = inbox_watch(**params)
     writer.join()
+    # Bytes already read, sent again under another name.
+    (inbox / RESENT).write_bytes(goods[ARCHIVED[0]])
+    os.utime(inbox / RESENT, (time.time() - 60, time.time() - 60))
     second = inbox_watch(**params)
     return {"root": root, "url": url, "first": first, "second": second, "goods": goods}
 
 
 def _error(root: Path, name: str) -> dict[str, Any]:
-    from flows.folders import ERROR_SUFFIX
+    from flows.moves import ERROR_SUFFIX
 
     found = [p for p in (root / "quarantine").iterdir() if p.name.endswith(ERROR_SUFFIX)
              and json.loads(p.read_text(encoding="utf-8"))["file"] == name]
@@ -215,7 +229,7 @@ def test_bad_file_is_quarantined_with_its_reason(ran, name):
     info = _error(root, name)
     assert all(w in info["reason"].lower() for w in QUARANTINED[name]), info["reason"]
     assert info["stage"] and info["time"] and "coi retry" in info["retry"]
-    quarantined = root / "quarantine" / info["retry"].split("'")[1]
+    quarantined = Path(shlex.split(info["retry"].split("run: ")[1])[2])
     assert quarantined.exists() or quarantined.is_symlink()
     assert len(quarantined.name.encode()) + len(".error.json") <= 255
     assert not (root / "inbox" / name).exists() and not (root / "inbox" / name).is_symlink()
@@ -228,8 +242,14 @@ def test_good_files_beside_them_are_read_and_archived_unchanged(ran):
 
     root = ran["root"]
     archived = {p.name: p.read_bytes() for p in (root / "archive").rglob("*") if p.is_file()}
+    resent = ran["goods"][ARCHIVED[0]]
+    assert sorted(archived.values()) == sorted([*ran["goods"].values(), resent])
     for name, data in ran["goods"].items():
-        assert archived.get(Path(name).name) == data, name
+        if not name.endswith("/scan.pdf"):
+            assert archived[Path(name).name] == data, name
+    # Two sub-folders' scan.pdf: neither replaces the other.
+    assert {archived["scan.pdf"], archived["scan (2).pdf"]} == {
+        ran["goods"]["north/scan.pdf"], ran["goods"]["south/scan.pdf"]}
     rows = {r["sha256"]: r for r in document_rows(make_engine(ran["url"]))}
     import hashlib
 
@@ -265,11 +285,28 @@ def test_every_file_taken_is_recorded_once(ran):
     with Session(make_engine(ran["url"])) as s:
         rows = s.scalars(select(InboxFile)).all()
     names = [r.name for r in rows]
-    assert sorted(names) == sorted([*QUARANTINED, *ARCHIVED])
+    # Names that are not UTF-8 are stored as text (U+FFFD for the odd bytes).
+    assert sorted(names) == sorted(printable(n) for n in [*QUARANTINED, *ARCHIVED, RESENT])
     for r in rows:
         where = ran["root"] / r.location
-        assert where.exists() or where.is_symlink(), r.location
-        assert r.folder == ("archive" if r.name in ARCHIVED else "quarantine")
+        assert "\ufffd" in r.location or where.exists() or where.is_symlink(), r.location
+        assert r.folder == ("quarantine" if r.name in QUARANTINED else "archive")
+
+
+def test_bytes_already_read_are_archived_and_linked_not_read_again(ran):
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from models.db import make_engine
+    from models.orm import InboxFile
+
+    resent = {s["file"]: s for s in ran["second"]["files"]}[RESENT]
+    assert resent["outcome"] == "duplicate"
+    assert (ran["root"] / resent["location"]).read_bytes() == ran["goods"][ARCHIVED[0]]
+    with Session(make_engine(ran["url"])) as s:
+        by_name = {r.name: r for r in s.scalars(select(InboxFile))}
+    assert by_name[RESENT].document_id == by_name[ARCHIVED[0]].document_id is not None
+    assert by_name[RESENT].outcome == "duplicate"
 
 
 def test_a_file_deleted_between_listing_and_claim_is_skipped(tmp_path):
@@ -305,7 +342,8 @@ def test_status_and_retry(ran, tmp_path):
     assert proc.returncode == 0, proc.stderr
     st = json.loads(proc.stdout)
     assert st["folders"]["quarantine"] == len(QUARANTINED) - 1  # the pipe is not copied
-    assert st["folders"]["archive"] == len(ARCHIVED)
+    assert (root / "quarantine" / "notes.error.json.txt.error.json").is_file()
+    assert st["folders"]["archive"] == len(ARCHIVED) + 1  # and the resent copy
     assert st["folders"]["processing"] == 0
     assert st["documents"]["processed"] == len(ARCHIVED)
     assert {q["reason"] for q in st["quarantine"]} >= {_error(root, "empty.pdf")["reason"]}
@@ -322,6 +360,18 @@ def test_status_and_retry(ran, tmp_path):
                       settle=0.2, grace=0.0)
     assert [(s["file"], s["outcome"]) for s in out["files"]] == [
         ("unreadable.pdf", "processed")]
+
+    # By document id: the invoice is read again (not answered from the stored outcome).
+    invoice = _error(root, "invoice.pdf")
+    proc = _coi("retry", str(invoice["document_id"]), root=root)
+    assert proc.returncode == 0, proc.stderr
+    os.utime(root / "inbox" / "invoice.pdf", (time.time() - 60, time.time() - 60))
+    out = inbox_watch(root=str(root), db_url=f"sqlite:///{root / 'coi.db'}", workers=1,
+                      settle=0.2, grace=0.0)
+    [again] = out["files"]
+    assert (again["file"], again["outcome"], again["duplicate"]) == (
+        "invoice.pdf", "not_a_certificate", False)
+    assert "no acord 25 certificate" in _error(root, "invoice.pdf")["reason"].lower()
 
     proc = _coi("retry", "no-such-file.pdf", root=root)
     assert proc.returncode == 1 and "nothing in" in proc.stderr

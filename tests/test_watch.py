@@ -227,3 +227,93 @@ def test_served_deployment_picks_up_a_file_dropped_after_start(certificates, tmp
         con.close()
     assert paused == {"inbox-watch": 0, "scheduled-batch": 0}
     assert [r[:2] for r in _rows(root)] == [(name, "processed")]
+
+
+def test_a_transient_failure_that_outlasts_the_retries_is_quarantined(
+        prefect_home, certificates, tmp_path, monkeypatch):
+    import json
+
+    import flows.ingest
+    import flows.watch
+    from pipeline.errors import OcrTimeout
+
+    root = tmp_path / "root"
+    files = dict(list(certificates.items())[:2])
+    bad, good = list(files)
+    _drop(root, files)
+    attempts: list[str] = []
+    real = flows.ingest.process_file
+
+    def flaky(path: Any, options: Any = None) -> Any:
+        if Path(path).name == bad:
+            attempts.append(bad)
+            raise OcrTimeout("tesseract took longer than 120 s on page 1", stage="ocr")
+        return real(path, options)
+
+    monkeypatch.setattr(flows.ingest, "process_file", flaky)
+    # Same retry count, no waiting: the backoff itself is Prefect's, not under test.
+    monkeypatch.setattr(flows.watch, "take_file",
+                        flows.watch.take_file.with_options(retry_delay_seconds=0))
+    out = flows.watch.inbox_watch(root=str(root), db_url=f"sqlite:///{root / 'coi.db'}",
+                                  workers=2, settle=0.0, grace=0.0)
+    assert attempts == [bad] * 3
+    outcomes = {s["file"]: s["outcome"] for s in out["files"]}
+    assert outcomes == {bad: "failed", good: "processed"}
+    info = json.loads((root / "quarantine" / f"{bad}.error.json").read_text())
+    assert info["stage"] == "ocr" and "gave up after 3 attempts" in info["reason"]
+    assert (root / "quarantine" / bad).read_bytes() == files[bad]
+    assert _archived(root) == {good: files[good]}
+    assert list((root / "processing").iterdir()) == []
+
+
+def test_claims_a_crash_interrupted_are_finished_as_decided(
+        prefect_home, certificates, tmp_path, monkeypatch):
+    """Three crashes, one per window: after the read was stored (no plan yet), after the plan
+    was journaled (file not moved), after the file was moved (no row yet)."""
+    import flows.ingest
+    from flows.folders import Folders, claim
+    from flows.ingest import ingest_one
+    from flows.watch import inbox_watch
+    from models.db import make_engine, migrate
+
+    root = tmp_path / "root"
+    files = dict(list(certificates.items())[:3])
+    stored, planned, moved = list(files)
+    _drop(root, files)
+    folders = Folders(root).ensure()
+    url = f"sqlite:///{root / 'coi.db'}"
+    migrate(make_engine(url))
+    claims = {}
+    for name in files:
+        c = claim(folders, folders.inbox / name)
+        s = ingest_one(c.file, url, origin=f"inbox/{name}")
+        assert s["status"] == "processed" and not s["duplicate"]
+        claims[name] = (c, s)
+    for name in (planned, moved):
+        c, s = claims[name]
+        c.journal(plan={"document_id": s["document_id"], "fields": s["fields"],
+                        "needs_review": s["needs_review"], "error": None,
+                        "status": "processed", "outcome": "processed", "folder": "archive",
+                        "reason": None, "stage": None, "sha256": None, "size": None})
+    c, _ = claims[moved]
+    dest = root / "archive" / "moved-by-the-dead.pdf"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    c.journal(dest=str(dest))
+    os.rename(c.file, dest)
+    for c, _ in claims.values():  # the process dies: its locks go
+        c.lock.close()
+
+    reads: list[str] = []
+    real = flows.ingest.process_file
+    monkeypatch.setattr(flows.ingest, "process_file",
+                        lambda p, o=None: reads.append(Path(p).name) or real(p, o))
+    out = inbox_watch(root=str(root), db_url=url, workers=1, settle=0.0, grace=0.0)
+    # None is OCR'd again: the one with no decision yet is found stored by its bytes.
+    assert reads == []
+    assert {s["file"]: s["outcome"] for s in out["files"]} == {
+        n: "processed" for n in files}  # read once each: none is a "duplicate"
+    assert sorted(r[0] for r in _rows(root)) == sorted(files)
+    archived = _archived(root)
+    assert sorted(archived.values()) == sorted(files.values())
+    assert archived["moved-by-the-dead.pdf"] == files[moved]
+    assert list((root / "processing").iterdir()) == []

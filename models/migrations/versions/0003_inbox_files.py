@@ -24,6 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "inbox_files",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("claim", sa.String(length=64), nullable=True),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=True),
         sa.Column("document_id", sa.Integer(), nullable=True),
@@ -41,6 +42,7 @@ def upgrade() -> None:
                                 name=op.f("fk_inbox_files_document_id_documents"),
                                 ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox_files")),
+        sa.UniqueConstraint("claim", name=op.f("uq_inbox_files_claim")),
     )
     op.create_index(op.f("ix_inbox_files_document_id"), "inbox_files", ["document_id"])
     op.create_index(op.f("ix_inbox_files_sha256"), "inbox_files", ["sha256"])
