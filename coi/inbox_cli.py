@@ -28,6 +28,7 @@ from coi.cli import (
     require_ocr,
     settings,
 )
+from coi.paths import printable
 
 RootOption = Annotated[
     Path | None,
@@ -183,7 +184,8 @@ def register(app: typer.Typer) -> None:
                        dest.relative_to(folders.root).as_posix())
             if q.info.get("document_id") is not None:
                 read_again(engine, int(q.info["document_id"]))
-            out.print(f"back in the inbox: {escape(str(dest.relative_to(folders.root)))}")
+            shown = printable(str(dest.relative_to(folders.root)))
+            out.print(f"back in the inbox: {escape(shown)}")
 
     @app.command()
     @handles_errors
@@ -206,7 +208,7 @@ def register(app: typer.Typer) -> None:
             docs = document_counts(engine)
         except CliError:
             docs = {}
-        held = [{"file": str(q.path.relative_to(folders.root)),
+        held = [{"file": printable(str(q.path.relative_to(folders.root))),
                  "reason": q.info.get("reason"), "stage": q.info.get("stage"),
                  "document_id": q.info.get("document_id")} for q in quarantined(folders.root)]
         if as_json:

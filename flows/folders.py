@@ -35,6 +35,7 @@ from typing import Any
 from coi.paths import skipped_name
 from flows.moves import write_json
 
+STALE_NEW = 60.0  # seconds after which a half-built claim folder is a dead claimer's
 CLAIM_FILE = ".claim.json"
 LOCK_FILE = ".lock"
 
@@ -116,7 +117,10 @@ def _entries(inbox: Path, unlisted: list[OSError]
                 unlisted.append(exc)
                 continue
             if stat.S_ISLNK(st.st_mode):
-                target = os.readlink(p)
+                try:
+                    target = os.readlink(p)
+                except OSError:
+                    target = "?"
                 refused.append(Refused(p, f"a symbolic link (to {target}); links in the inbox "
                                           "are never followed: put the file itself there"))
             elif not stat.S_ISREG(st.st_mode):
@@ -264,6 +268,9 @@ def claim(folders: Folders, path: Path, expect: tuple[int, int] | None = None
     new = folders.processing / f".new-{token}"
     new.mkdir(parents=True)
     lock = _lock(new / LOCK_FILE)
+    if lock is None:  # removed under us (only a stale-looking .new-* folder is): give up
+        _clear(new)
+        return None
     info = {"name": path.relative_to(folders.inbox).as_posix(), "claimed_at": _now(),
             "host": socket.gethostname(), "pid": os.getpid()}
     write_json(new / CLAIM_FILE, info)
@@ -302,7 +309,14 @@ def orphans(folders: Folders) -> list[Path]:
         if not p.is_dir():
             continue
         if p.name.startswith(".new-"):
-            lock = _lock(p / LOCK_FILE)
+            # Being built right now, or left by a claimer that died while building it (it
+            # never holds a file).  Only an old one with a free lock is removed: a young one
+            # may not be locked yet.
+            try:
+                stale = time.time() - p.stat().st_mtime > STALE_NEW
+            except FileNotFoundError:
+                continue
+            lock = _lock(p / LOCK_FILE) if stale else None
             if lock is not None:
                 _clear(p)
                 lock.close()
@@ -318,13 +332,14 @@ def adopt(folder: Path) -> Claim | None:
     if lock is None:
         return None
     try:
-        info = json.loads((folder / CLAIM_FILE).read_bytes())
         files = [p for p in folder.iterdir() if not p.name.startswith(".")]
     except FileNotFoundError:  # finished and removed by its owner just now
         lock.close()
         return None
-    except (OSError, ValueError):
-        info, files = {}, [p for p in folder.iterdir() if not p.name.startswith(".")]
+    try:
+        info = json.loads((folder / CLAIM_FILE).read_bytes())
+    except (OSError, ValueError):  # no journal (released just now, or removed by hand)
+        info = {}
     c = Claim(folder, files[0] if files else folder / "?", info, lock, adopted=True)
     if not files and not info.get("dest"):  # nothing was ever moved in, or all is done
         c.release()

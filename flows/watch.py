@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import stat
 import threading
 from pathlib import Path
@@ -147,14 +148,21 @@ def _finish(folders: Folders, db_url: str, source: str, c: Claim) -> Summary:
     """Carry out the claim's journaled plan: move the file, record where it went, release."""
     plan = c.info["plan"]
     if c.file.exists() or c.file.is_symlink():
+        _drop_placeholder(c)
         target = (archive_folder(folders.root) if plan["folder"] == "archive"
                   else folders.quarantine)
         name = c.file.name if plan["folder"] == "archive" else quarantine_name(c.name)
         also = ERROR_SUFFIX if plan["folder"] == "quarantine" else ""
         dest = move_unique(c.file, target, name, also=also,
                            before=lambda d: c.journal(dest=str(d)))
-    else:  # moved before a crash: the journal says where
+    elif c.info.get("dest"):  # moved before a crash: the journal says where
         dest = Path(c.info["dest"])
+    else:  # removed from processing/ by hand: nothing left to move
+        get_run_logger().warning("%s: gone from its claim before it was moved on",
+                                 printable(c.name))
+        c.release()
+        _drop(source)
+        return _outcome(c.name, "skipped")
     if plan["folder"] == "quarantine" and not error_file(dest).exists():
         write_error(dest, c.name, reason=plan["reason"], stage=plan["stage"],
                     document_id=plan["document_id"], sha256=plan.get("sha256"))
@@ -178,6 +186,21 @@ def _finish(folders: Folders, db_url: str, source: str, c: Claim) -> Summary:
             "needs_review": plan["needs_review"], "document_id": plan["document_id"],
             "error": plan["reason"] if plan["folder"] == "quarantine" else plan["error"],
             "stage": plan["stage"], "location": printable(location)}
+
+
+def _drop_placeholder(c: Claim) -> None:
+    """Where renames cannot refuse to replace, a move first creates its destination empty
+    (flows.moves.rename_noreplace); a crash right then leaves that empty file, journaled as
+    the destination while the file is still in its claim.  It is ours: remove it."""
+    dest = c.info.get("dest")
+    if not dest:
+        return
+    try:
+        st = os.lstat(dest)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        os.unlink(dest)
 
 
 def _decide(folders: Folders, db_url: str, source: str, c: Claim, s: Summary,

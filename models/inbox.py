@@ -48,9 +48,9 @@ def record_file(engine: Engine, rec: FileRecord) -> int:
 
 
 def stored_at(engine: Engine, document_id: int) -> dt.datetime | None:
-    """When a document was first stored."""
+    """When a document was last stored (a failure read again is replaced in place)."""
     with Session(read_only(engine)) as s, s.begin():
-        at = s.scalar(select(Document.created_at).where(Document.id == document_id))
+        at = s.scalar(select(Document.updated_at).where(Document.id == document_id))
         return as_utc(at) if at is not None else None
 
 
@@ -67,8 +67,9 @@ def moved_back(engine: Engine, location: str, new_location: str) -> None:
     """A quarantined file went back to the inbox (``coi retry``)."""
     with Session(engine) as s, s.begin():
         s.execute(update(InboxFile)
-                  .where(InboxFile.location == location, InboxFile.folder == "quarantine")
-                  .values(folder="inbox", location=new_location))
+                  .where(InboxFile.location == printable(location),
+                         InboxFile.folder == "quarantine")
+                  .values(folder="inbox", location=printable(new_location)))
 
 
 def read_again(engine: Engine, document_id: int) -> bool:

@@ -317,3 +317,24 @@ def test_claims_a_crash_interrupted_are_finished_as_decided(
     assert sorted(archived.values()) == sorted(files.values())
     assert archived["moved-by-the-dead.pdf"] == files[moved]
     assert list((root / "processing").iterdir()) == []
+
+
+def test_claim_folders_without_a_journal_or_half_built(tmp_path):
+    from flows.folders import STALE_NEW, Folders, adopt, orphans
+
+    folders = Folders(tmp_path).ensure()
+    bare = folders.processing / "20261201T000000-abc"  # a journal deleted by hand
+    bare.mkdir()
+    (bare / "scan.pdf").write_bytes(b"%PDF-1.4 %%EOF")
+    young, old = folders.processing / ".new-young", folders.processing / ".new-old"
+    for d in (young, old):
+        d.mkdir()
+        (d / ".lock").touch()
+    os.utime(old, (time.time() - STALE_NEW - 5, time.time() - STALE_NEW - 5))
+    assert orphans(folders) == [bare]
+    assert young.is_dir() and not old.exists()  # a claim being built now is not touched
+    c = adopt(bare)
+    assert c is not None and c.name == "scan.pdf" and c.file.read_bytes() == b"%PDF-1.4 %%EOF"
+    c.file.unlink()
+    c.release()
+    assert not bare.exists()
