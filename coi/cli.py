@@ -412,8 +412,10 @@ def demo(
 
 
 from coi.inbox_cli import register  # noqa: E402 - needs the helpers above
+from coi.review_cli import register as register_review  # noqa: E402
 
 register(app)
+register_review(app)
 
 if __name__ == "__main__":
     app()
