@@ -90,3 +90,4 @@ def document_counts(engine: Engine) -> dict[str, int]:
     with Session(read_only(engine)) as s, s.begin():
         rows = s.execute(select(Document.status, func.count()).group_by(Document.status))
         return {status: n for status, n in rows}
+

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,9 +28,11 @@ from models.orm import (
     Field,
     Insurer,
     Limit,
+    PageImage,
     Policy,
     as_utc,
 )
+from pipeline.preview import PREVIEW_DPI
 from pipeline.record import (
     INSURER_LETTERS,
     LINES,
@@ -189,6 +191,9 @@ def _save(s: Session, result: DocumentResult) -> SaveOutcome:
 
     if result.status != "processed":
         return SaveOutcome(doc.id, None, duplicate=False)
+    s.execute(delete(PageImage).where(PageImage.document_id == doc.id))
+    s.add_all(PageImage(document_id=doc.id, page=n, dpi=PREVIEW_DPI, jpeg=data)
+              for n, data in sorted(result.previews.items()))
     check_insurers(s, result.extractions)  # in this transaction: against what is stored
     ids = []
     for ordinal, extraction in enumerate(result.extractions, start=1):

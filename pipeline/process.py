@@ -18,6 +18,7 @@ from pipeline.errors import InputError
 from pipeline.load import open_document
 from pipeline.page import scanned_page, text_page
 from pipeline.preprocess import is_bilevel
+from pipeline.preview import preview
 from pipeline.reread import reread
 from pipeline.sniff import sha256_file, sniff_file
 from pipeline.types import DocumentResult, Extraction, PageContent
@@ -152,6 +153,9 @@ def _read_pages(sources, result: DocumentResult, opts: Options
         except InputError as exc:
             result.page_errors[src.number] = exc.message
             continue
+        shown = preview(page, src.render)
+        if shown is not None:
+            result.previews[src.number] = shown
         for step, secs in page.timings.items():
             result.timings[f"p{src.number}.{step}"] = secs
         result.timings[f"p{src.number}"] = round(time.perf_counter() - t, 4)

@@ -158,6 +158,8 @@ class DocumentResult:
     page_errors: dict[int, str] = field(default_factory=dict)
     page_kinds: dict[int, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    # Each page read, as a small JPEG for the review page (pipeline/preview.py).
+    previews: dict[int, bytes] = field(default_factory=dict)
 
     @property
     def extraction(self) -> Extraction | None:

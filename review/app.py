@@ -27,8 +27,8 @@ from sqlalchemy import Engine
 from models.db import make_engine, migrate
 from models.store import StaleFieldError, list_corrections, list_fields
 from models.users import SignedIn, session_of, sign_in, sign_out
-from review.fields import CorrectionError, decide, group_fields
-from review.queue import certificate_header, queue
+from review.fields import CorrectionError, decide, group_fields, page_boxes
+from review.queue import certificate_header, page_image, pages_of, queue
 
 HERE = Path(__file__).parent
 COOKIE = "coi_session"
@@ -125,11 +125,23 @@ def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
         head = certificate_header(engine, cert_id)
         if head is None:
             raise HTTPException(404, f"no certificate {cert_id}")
+        fields = list_fields(engine, cert_id)
         return templates.TemplateResponse(request, "certificate.html", {
-            "who": who, "head": head, "groups": group_fields(list_fields(engine, cert_id)),
+            "who": who, "head": head, "groups": group_fields(fields),
+            "pages": page_boxes(pages_of(engine, head["document_id"]), fields),
             "trail": list_corrections(engine, cert_id), "conflict": conflict,
             "next_id": next((r["id"] for r in queue(engine, "needs_review")
                              if r["id"] != cert_id), None)})
+
+    @app.get("/certificates/{cert_id}/pages/{page}.jpg", include_in_schema=False)
+    def page_jpeg(request: Request, cert_id: int, page: int) -> Response:
+        need_user(request)
+        head = certificate_header(engine, cert_id)
+        found = page_image(engine, head["document_id"], page) if head else None
+        if found is None:
+            raise HTTPException(404, "no such page image")
+        return Response(found[0], media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600"})
 
     @app.post("/certificates/{cert_id}/fields", include_in_schema=False)
     async def field_form(request: Request, cert_id: int) -> Response:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from extractors.normalize import parser_for
 from models.store import FieldInfo, NotFoundError, apply_correction
+from pipeline.types import PAGE_DPI
 
 # Sections in form order: (title, path prefix).  Policies get one section each.
 SECTIONS = (("Certificate", "certificate_date"), ("Producer", "producer."),
@@ -76,3 +77,19 @@ def group_fields(fields: list[FieldInfo]) -> list[tuple[str, list[FieldInfo]]]:
         return rank.get(base, len(SECTIONS)), order.index(title)
 
     return [(t, groups[t]) for t in sorted(order, key=key)]
+
+
+def page_boxes(pages: list[tuple[int, int]], fields: list[FieldInfo]
+               ) -> list[dict[str, Any]]:
+    """Per stored page image: its size and every field box on it, scaled from PAGE_DPI to
+    the image's dpi (fields with no box, such as a value a reviewer added, have none)."""
+    out = []
+    for page, dpi in pages:
+        k = dpi / PAGE_DPI
+        boxes = [{"path": f.path, "status": f.status,
+                  "left": round(f.bbox[0] * k), "top": round(f.bbox[1] * k),
+                  "width": max(2, round((f.bbox[2] - f.bbox[0]) * k)),
+                  "height": max(2, round((f.bbox[3] - f.bbox[1]) * k))}
+                 for f in fields if f.page == page and f.bbox[2] > f.bbox[0]]
+        out.append({"page": page, "dpi": dpi, "boxes": boxes})
+    return out

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, case, func, select
 from sqlalchemy.orm import Session
 
 from models.db import read_only
-from models.orm import Certificate, Document, Field, as_utc
+from models.orm import Certificate, Document, Field, PageImage, as_utc
 
 STATUS_FILTERS = ("needs_review", "all", "reviewed")
 
@@ -47,3 +47,18 @@ def certificate_header(engine: Engine, cert_id: int) -> dict[str, Any] | None:
     cid, ordinal, doc_id, file, pages, insured = row
     return {"id": cid, "ordinal": ordinal, "document_id": doc_id, "file": file,
             "pages": pages, "insured": insured}
+
+
+def page_image(engine: Engine, document_id: int, page: int) -> tuple[bytes, int] | None:
+    """A document page's JPEG and its dpi."""
+    with Session(read_only(engine)) as s, s.begin():
+        row = s.get(PageImage, (document_id, page))
+        return (row.jpeg, row.dpi) if row is not None else None
+
+
+def pages_of(engine: Engine, document_id: int) -> list[tuple[int, int]]:
+    """(page, dpi) of the stored page images of a document, in page order."""
+    with Session(read_only(engine)) as s, s.begin():
+        return [(p, d) for p, d in s.execute(
+            select(PageImage.page, PageImage.dpi).where(PageImage.document_id == document_id)
+            .order_by(PageImage.page))]

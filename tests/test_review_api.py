@@ -248,3 +248,57 @@ def test_user_add_from_stdin_and_a_duplicate_is_refused(tmp_path):
         stored = c.execute(text("SELECT password_hash FROM users")).scalar()
     assert stored.startswith("$argon2") and PASSWORD not in stored
 
+
+
+@pytest.fixture(scope="module")
+def read_site(tmp_path_factory):
+    """Two certificates read by the real pipeline (a digital PDF and a 300-dpi scan turned
+    upside down in the feeder), stored with their page images."""
+    from fixtures.generate import make_certificate, write_sample
+    from models.db import make_engine, migrate
+    from models.store import save_result
+    from models.users import add_user
+    from pipeline.process import process_file
+    from review.app import create_app
+
+    work = tmp_path_factory.mktemp("read")
+    url = f"sqlite:///{work / 'coi.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    ids = {}
+    for condition, seed in (("digital", 20460), ("rotated", 20461)):
+        path = write_sample(work / "gen", f"{condition}-{seed}",
+                            make_certificate(seed, layout="random"), condition, seed)
+        result = process_file(path)
+        assert result.status == "processed", result.error
+        ids[condition] = save_result(engine, result).certificate_id
+    add_user(engine, "ana", PASSWORD)
+    return {"app": create_app(url), "ids": ids}
+
+
+@pytest.mark.parametrize("condition", ["digital", "rotated"])
+def test_the_page_is_shown_with_a_box_over_every_field(read_site, condition):
+    import cv2
+    import numpy as np
+
+    cert = read_site["ids"][condition]
+    anon = TestClient(read_site["app"])
+    assert anon.get(f"/certificates/{cert}/pages/1.jpg").status_code == 401
+    client = _login(read_site["app"])
+    r = client.get(f"/certificates/{cert}/pages/1.jpg")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    img = cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert img.shape == (1100, 850)  # a letter page, upright, at 100 dpi
+    page = client.get(f"/certificates/{cert}").text
+    fields = client.get(f"/api/certificates/{cert}").json()["fields"]
+    boxed = [f for f in fields if f["page"] == 1 and f["bbox"][2] > f["bbox"][0]]
+    assert len(boxed) >= 20
+    for f in boxed:
+        x0, y0 = round(f["bbox"][0] / 3), round(f["bbox"][1] / 3)
+        w = max(2, round((f["bbox"][2] - f["bbox"][0]) / 3))
+        style = f'style="left:{x0}px;top:{y0}px;width:{w}px'
+        assert f'id="box-{f["path"]}"' in page and style in page, f["path"]
+    # The insured's name box lies on ink: the image is the page the boxes refer to.
+    name = next(f for f in boxed if f["path"] == "insured.name")
+    x0, y0, x1, y1 = (round(v / 3) for v in name["bbox"])
+    assert img[y0:y1, x0:x1].min() < 100
