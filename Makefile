@@ -10,6 +10,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd poppler-utils
+# The review page's browser tests drive Debian's Chromium (never a downloaded browser).
+TEST_APT_PACKAGES := chromium
 # sudo only when not root (containers and CI images often have no sudo at all).
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # The install stamp is keyed on pyproject.toml's content: a changed dependency list
@@ -29,7 +31,7 @@ setup: system-deps $(STAMP)
 system-deps:
 	@missing=""; \
 	if command -v dpkg >/dev/null 2>&1; then \
-	  for p in $(APT_PACKAGES); do \
+	  for p in $(APT_PACKAGES) $(EXTRA_APT); do \
 	    dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
 	  done; \
 	  if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
@@ -62,6 +64,7 @@ $(STAMP): $(VENV)/bin/python
 demo: setup
 	$(VENV)/bin/coi demo
 
+test: EXTRA_APT = $(TEST_APT_PACKAGES)
 test: setup
 	$(VENV)/bin/python -m pytest -q
 

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from models.db import make_engine, migrate
 from models.store import StaleFieldError, list_corrections, list_fields
 from models.users import SignedIn, session_of, sign_in, sign_out
-from review.fields import CorrectionError, decide, group_fields, page_boxes
+from review.fields import CorrectionError, decide, group_fields, page_boxes, shown
 from review.queue import certificate_header, page_image, pages_of, queue
 
 HERE = Path(__file__).parent
@@ -47,6 +47,7 @@ def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
     app = FastAPI(title="coi review", description="Review and correct the fields of "
                   "certificates of insurance read by coi.", version="1")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["shown"] = shown
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.engine = engine
 

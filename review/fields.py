@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from extractors.normalize import parser_for
-from models.store import FieldInfo, NotFoundError, apply_correction
+from models.store import FieldInfo, NotFoundError, apply_correction, get_field
 from pipeline.types import PAGE_DPI
 
 # Sections in form order: (title, path prefix).  Policies get one section each.
@@ -24,18 +24,32 @@ class CorrectionError(Exception):
     message: str
 
 
-def normalize(path: str, typed: str | None) -> Any:
+def shown(value: Any) -> str:
+    """A stored value as a reviewer types it: lists comma-separated, nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def normalize(path: str, typed: str | None, current: Any = None) -> Any:
     """A typed value as extraction would have stored it (a date typed 3/4/26 becomes
-    2026-03-04); CorrectionError when it cannot be one."""
+    2026-03-04; a list, such as a policy's autos, comma-separated; a check box yes or no);
+    CorrectionError when it cannot be one."""
     text = (typed or "").strip()
     if text == "":
         return None  # a reviewer clearing a value the certificate does not have
     parse = parser_for(path)
     if parse is None:
+        if isinstance(current, list):
+            return [part.strip() for part in text.split(",") if part.strip()]
         if text.lower() in ("true", "yes", "y", "x"):
             return True
         if text.lower() in ("false", "no", "n"):
             return False
+        if isinstance(current, bool):
+            raise CorrectionError(422, f"{text!r}: {path} is yes or no")
         return text
     value, _conf = parse(text)
     if value is None:
@@ -47,7 +61,9 @@ def decide(engine: Engine, cert_id: int, path: str, action: str, typed: str | No
            version: int | None, user: str) -> FieldInfo:
     if action not in ("confirm", "correct"):
         raise CorrectionError(422, f"action must be confirm or correct, not {action!r}")
-    value = normalize(path, typed) if action == "correct" else None
+    known = get_field(engine, cert_id, path)
+    value = normalize(path, typed, known.value if known else None) \
+        if action == "correct" else None
     try:
         return apply_correction(engine, cert_id, path, value, user=user,
                                 expected_version=version,

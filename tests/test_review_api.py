@@ -266,9 +266,9 @@ def read_site(tmp_path_factory):
     engine = make_engine(url)
     migrate(engine)
     ids = {}
-    for condition, seed in (("digital", 20460), ("rotated", 20461)):
+    for condition, seed, layout in (("digital", 20463, "acord"), ("rotated", 20461, "random")):
         path = write_sample(work / "gen", f"{condition}-{seed}",
-                            make_certificate(seed, layout="random"), condition, seed)
+                            make_certificate(seed, layout=layout), condition, seed)
         result = process_file(path)
         assert result.status == "processed", result.error
         ids[condition] = save_result(engine, result).certificate_id
@@ -302,3 +302,23 @@ def test_the_page_is_shown_with_a_box_over_every_field(read_site, condition):
     name = next(f for f in boxed if f["path"] == "insured.name")
     x0, y0, x1, y1 = (round(v / 3) for v in name["bbox"])
     assert img[y0:y1, x0:x1].min() < 100
+
+
+def test_a_list_and_a_flag_are_typed_as_such(read_site):
+    client = _login(read_site["app"])
+    cert = read_site["ids"]["digital"]
+    fields = {f["path"]: f for f in client.get(f"/api/certificates/{cert}").json()["fields"]}
+    flag = next(p for p, f in fields.items() if isinstance(f["value"], bool))
+    token = {"x-csrf-token": _csrf(client)}
+    r = client.post(f"/api/certificates/{cert}/fields/{flag}",
+                    json={"action": "correct", "value": "yes"}, headers=token)
+    assert r.status_code == 200 and r.json()["value"] is True
+    r = client.post(f"/api/certificates/{cert}/fields/{flag}",
+                    json={"action": "correct", "value": "perhaps"}, headers=token)
+    assert r.status_code == 422
+    listed = [p for p, f in fields.items() if isinstance(f["value"], list)]
+    assert listed  # the automobile line's autos
+    for path in listed:
+        r = client.post(f"/api/certificates/{cert}/fields/{path}",
+                        json={"action": "correct", "value": "owned, hired"}, headers=token)
+        assert r.status_code == 200 and r.json()["value"] == ["owned", "hired"], r.text

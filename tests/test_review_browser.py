@@ -1,0 +1,139 @@
+"""The review page in real headless Chromium (Debian's package, driven by Playwright), served
+by the real ``coi review`` command: sign in, open a certificate, correct one field and
+confirm another by keyboard, then check the database and the export.  A screenshot of the
+certificate view is saved in the test's folder (certificate.png)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery"
+# Without the background-networking flags Chromium keeps dialing out, and this machine's
+# closed network refuses it many times a second.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from sqlalchemy import text
+
+    from fixtures.generate import make_certificate, write_sample
+    from models.db import make_engine, migrate
+    from models.store import save_result
+    from models.users import add_user
+    from pipeline.process import process_file
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is not installed (make test does it)"
+    work = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{work / 'coi.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    path = write_sample(work / "gen", "digital-20470", make_certificate(20470, layout="acord"),
+                        "digital", 20470)
+    result = process_file(path)
+    assert result.status == "processed", result.error
+    cert = save_result(engine, result).certificate_id
+    # Two fields for review (a digital certificate is read surely; the page is what is
+    # under test here, not the reader).
+    review = ("certificate_date", "insured.name")
+    with engine.begin() as c:
+        c.execute(text("UPDATE fields SET status = 'needs_review' WHERE certificate_id = :c "
+                       "AND path IN ('certificate_date', 'insured.name')"), {"c": cert})
+    add_user(engine, "ana", PASSWORD)
+    engine.dispose()
+    port = _free_port()
+    script = Path(sys.executable).parent / "coi"
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "coi.cli"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "COI_"))}
+    env["PYTHONPATH"] = str(REPO)
+    log = open(work / "review.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([*cmd, "review", "--db", url, "--port", str(port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/login", timeout=2)
+            break
+        except OSError:
+            assert proc.poll() is None, (work / "review.log").read_text()
+            assert time.monotonic() < deadline, "coi review did not start"
+            time.sleep(0.3)
+    yield {"base": base, "url": url, "cert": cert, "review": review, "work": work}
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+def test_sign_in_correct_and_confirm_by_keyboard(served, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from models.db import make_engine
+    from models.export import iter_records
+    from models.store import list_fields
+
+    base, cert = served["base"], served["cert"]
+    with sync_playwright() as pw:  # Playwright gives the browser a new, empty profile
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(base + "/")
+            assert page.url.endswith("/login")
+            page.fill("input[name=name]", "ana")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(base + "/")
+            page.click(f"a[href='/certificates/{cert}']")
+            page.wait_for_selector("tr.field.current")
+            first = page.get_attribute("tr.field.current", "data-path")
+            assert first in served["review"]
+            assert page.is_visible(f"[id='box-{first}'].current")
+            page.screenshot(path=str(tmp_path / "certificate.png"), full_page=True)
+
+            # e: edit the selected field's value, Enter saves it as corrected.
+            page.keyboard.press("e")
+            page.keyboard.press("Control+A")
+            page.keyboard.type("3/4/26" if first == "certificate_date" else "Acme Roofing LLC")
+            page.keyboard.press("Enter")
+            page.wait_for_load_state("load")
+            page.wait_for_selector(f"tr.field.current[data-path='{first}']")
+            # Tab: the other field for review; Enter confirms it.
+            page.keyboard.press("Tab")
+            second = page.get_attribute("tr.field.current", "data-path")
+            assert second in served["review"] and second != first
+            page.keyboard.press("Enter")
+            page.wait_for_load_state("load")
+            page.wait_for_selector(f"[id='f-{second}'].status-confirmed")
+            assert page.is_visible(f"[id='f-{first}'].status-corrected")
+            assert "ana" in page.inner_text("table.trail")
+        finally:
+            browser.close()
+
+    engine = make_engine(served["url"])
+    fields = {f.path: f for f in list_fields(engine, cert)}
+    assert fields[first].status == "corrected" and fields[second].status == "confirmed"
+    expected = "2026-03-04" if first == "certificate_date" else "Acme Roofing LLC"
+    assert fields[first].value == expected
+    record = next(iter_records(engine))
+    assert record["fields"][first]["status"] == "corrected"
+    assert record["fields"][second]["status"] == "confirmed"
+    assert (tmp_path / "certificate.png").stat().st_size > 10_000
+    shutil.copy(tmp_path / "certificate.png", served["work"] / "certificate.png")
