@@ -32,7 +32,8 @@ system-deps:
 	@missing=""; \
 	if command -v dpkg >/dev/null 2>&1; then \
 	  for p in $(APT_PACKAGES) $(EXTRA_APT); do \
-	    dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
+	    dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" \
+	      || missing="$$missing $$p"; \
 	  done; \
 	  if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then \
 	    missing="$$missing python3-venv"; \
