@@ -18,11 +18,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from sqlalchemy import Engine
+from swagger_ui_bundle import swagger_ui_path
 
 from models.db import make_engine, migrate
 from models.store import StaleFieldError, list_corrections, list_fields
@@ -44,8 +46,13 @@ class FieldAction(BaseModel):
 def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
     engine = make_engine(db_url)
     migrate(engine)
+    # FastAPI's own docs page loads Swagger UI from a CDN and is open to anyone; ours serves
+    # the packaged copy (swagger-ui-bundle), behind sign-in like every other page.
     app = FastAPI(title="coi review", description="Review and correct the fields of "
-                  "certificates of insurance read by coi.", version="1")
+                  "certificates of insurance read by coi. Sign in at /login first; changes "
+                  "need the X-CSRF-Token header (GET /api/session).", version="1",
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["shown"] = shown
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -196,6 +203,19 @@ def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
         except CorrectionError as exc:
             raise HTTPException(exc.status, exc.message) from None
         return info.__dict__
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(request: Request) -> JSONResponse:
+        need_user(request)
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        need_user(request)
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="coi review API",
+                                   swagger_js_url="/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/swagger/favicon-32x32.png")
 
     @app.get("/api/session", summary="Who is signed in, and the CSRF token for the API")
     def api_session(request: Request) -> dict[str, str]:

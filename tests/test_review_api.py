@@ -222,9 +222,17 @@ def test_logout_ends_the_session(site):
     assert client.get("/api/session").status_code == 401
 
 
-def test_openapi_documents_the_api(site):
-    spec = TestClient(site["app"]).get("/openapi.json").json()
+def test_openapi_page_documents_the_api_offline_behind_sign_in(site):
+    anon = TestClient(site["app"])
+    assert anon.get("/openapi.json").status_code == 401
+    client = _login(site["app"])
+    spec = client.get("/openapi.json").json()
     assert "/api/certificates/{cert_id}/fields/{path}" in spec["paths"]
+    page = client.get("/docs").text
+    scripts = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert scripts and all(u.startswith("/") for u in scripts), scripts  # nothing from a CDN
+    for url in scripts:
+        assert client.get(url).status_code == 200, url
 
 
 def test_user_add_from_stdin_and_a_duplicate_is_refused(tmp_path):

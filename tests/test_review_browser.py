@@ -51,12 +51,17 @@ def served(tmp_path_factory):
     result = process_file(path)
     assert result.status == "processed", result.error
     cert = save_result(engine, result).certificate_id
+    other = write_sample(work / "gen", "digital-20471", make_certificate(20471, layout="acord"),
+                         "digital", 20471)
+    second_cert = save_result(engine, process_file(other)).certificate_id
     # Two fields for review (a digital certificate is read surely; the page is what is
     # under test here, not the reader).
     review = ("certificate_date", "insured.name")
     with engine.begin() as c:
-        c.execute(text("UPDATE fields SET status = 'needs_review' WHERE certificate_id = :c "
-                       "AND path IN ('certificate_date', 'insured.name')"), {"c": cert})
+        for c_id in (cert, second_cert):
+            c.execute(text("UPDATE fields SET status = 'needs_review' WHERE certificate_id "
+                           "= :c AND path IN ('certificate_date', 'insured.name')"),
+                      {"c": c_id})
     add_user(engine, "ana", PASSWORD)
     engine.dispose()
     port = _free_port()
@@ -77,7 +82,8 @@ def served(tmp_path_factory):
             assert proc.poll() is None, (work / "review.log").read_text()
             assert time.monotonic() < deadline, "coi review did not start"
             time.sleep(0.3)
-    yield {"base": base, "url": url, "cert": cert, "review": review, "work": work}
+    yield {"base": base, "url": url, "cert": cert, "next": second_cert, "review": review,
+           "work": work}
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
@@ -106,8 +112,23 @@ def test_sign_in_correct_and_confirm_by_keyboard(served, tmp_path):
             first = page.get_attribute("tr.field.current", "data-path")
             assert first in served["review"]
             assert page.is_visible(f"[id='box-{first}'].current")
+            # The page is zoomed in around the chosen field's box (1.8 times, drawn).
+            page.wait_for_timeout(300)  # the zoom's transition
+            box = page.locator(f"[id='box-{first}']").bounding_box()
+            natural = page.evaluate(f"document.getElementById('box-{first}').offsetWidth")
+            assert box["width"] > 1.5 * natural
+            page.keyboard.press("z")
+            page.wait_for_timeout(300)
+            box = page.locator(f"[id='box-{first}']").bounding_box()
+            assert abs(box["width"] - natural) < 2
+            page.keyboard.press("z")
             page.screenshot(path=str(tmp_path / "certificate.png"), full_page=True)
 
+            # Tab and Shift-Tab go between the fields for review.
+            page.keyboard.press("Tab")
+            assert page.get_attribute("tr.field.current", "data-path") != first
+            page.keyboard.press("Shift+Tab")
+            assert page.get_attribute("tr.field.current", "data-path") == first
             # e: edit the selected field's value, Enter saves it as corrected.
             page.keyboard.press("e")
             page.keyboard.press("Control+A")
@@ -124,6 +145,8 @@ def test_sign_in_correct_and_confirm_by_keyboard(served, tmp_path):
             page.wait_for_selector(f"[id='f-{second}'].status-confirmed")
             assert page.is_visible(f"[id='f-{first}'].status-corrected")
             assert "ana" in page.inner_text("table.trail")
+            page.keyboard.press("n")  # the next certificate
+            page.wait_for_url(f"{base}/certificates/{served['next']}")
         finally:
             browser.close()
 
@@ -132,7 +155,7 @@ def test_sign_in_correct_and_confirm_by_keyboard(served, tmp_path):
     assert fields[first].status == "corrected" and fields[second].status == "confirmed"
     expected = "2026-03-04" if first == "certificate_date" else "Acme Roofing LLC"
     assert fields[first].value == expected
-    record = next(iter_records(engine))
+    record = next(r for r in iter_records(engine) if r["source"]["file"] == "digital-20470.pdf")
     assert record["fields"][first]["status"] == "corrected"
     assert record["fields"][second]["status"] == "confirmed"
     assert (tmp_path / "certificate.png").stat().st_size > 10_000

@@ -1,6 +1,7 @@
 // Keyboard-first review of one certificate.  Tab / Shift-Tab: next / previous field to
 // review; Enter: confirm it; e: edit its value (Enter in the box saves it as corrected,
-// Escape leaves it); n: next certificate.  Choosing a field shows its box on the page.
+// Escape leaves it); n: next certificate; z: zoom on or off.  Choosing a field shows its box
+// on the page, zoomed in around it.
 (function () {
   const rows = Array.from(document.querySelectorAll("tr.field"));
   const toReview = rows.filter((r) => r.classList.contains("status-needs_review"));
@@ -14,11 +15,25 @@
     row.focus({ preventScroll: true });
     row.scrollIntoView({ block: "nearest" });
     const box = document.getElementById("box-" + row.dataset.path);
+    document.querySelectorAll(".page.zoomed").forEach((p) => p.classList.remove("zoomed"));
     if (box) {
       box.classList.add("current");
-      box.scrollIntoView({ block: "center", inline: "center" });
+      zoomTo(box);
     }
   }
+
+  // The page is magnified around the box, which stays where it was: the reviewer's eye
+  // does not have to look for it.
+  function zoomTo(box) {
+    const page = box.closest(".page");
+    const x = box.offsetLeft + box.offsetWidth / 2;
+    const y = box.offsetTop + box.offsetHeight / 2;
+    page.style.transformOrigin = x + "px " + y + "px";
+    if (zoom) page.classList.add("zoomed");
+    box.scrollIntoView({ block: "center", inline: "center" });
+  }
+
+  let zoom = true; // z toggles
 
   function move(step) {
     const list = toReview.length ? toReview : rows;
@@ -47,6 +62,9 @@
       const input = current.querySelector("input[name=value]");
       input.focus();
       input.select();
+    } else if (e.key === "z") {
+      zoom = !zoom;
+      select(current);
     } else if (e.key === "n") {
       const next = document.getElementById("next");
       if (next) window.location = next.href;
