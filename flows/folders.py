@@ -310,10 +310,12 @@ def orphans(folders: Folders) -> list[Path]:
             continue
         if p.name.startswith(".new-"):
             # Being built right now, or left by a claimer that died while building it (it
-            # never holds a file).  Only an old one with a free lock is removed: a young one
-            # may not be locked yet.
+            # never holds a file).  Its journal is written only once it is locked, so one
+            # with a journal and a free lock is a dead claimer's; one without a journal may
+            # be a live claimer's between mkdir and flock, and is removed only when old.
             try:
-                stale = time.time() - p.stat().st_mtime > STALE_NEW
+                done = (p / CLAIM_FILE).exists()
+                stale = done or time.time() - p.stat().st_mtime > STALE_NEW
             except FileNotFoundError:
                 continue
             lock = _lock(p / LOCK_FILE) if stale else None

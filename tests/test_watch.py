@@ -89,7 +89,11 @@ def _documents(root: Path) -> dict[str, str]:
 def _assert_each_once(root: Path, files: dict[str, bytes]) -> None:
     assert _archived(root) == files  # every file archived, byte-identical, none lost
     assert list((root / "inbox").iterdir()) == []
-    assert [p for p in (root / "processing").iterdir()] == []
+    # No claim is left; a half-built one without its journal (a kill between its mkdir and
+    # its lock) holds no file and is swept once it is a minute old.
+    left = list((root / "processing").iterdir())
+    assert [p for p in left if not p.name.startswith(".new-")] == []
+    assert [f for p in left for f in p.iterdir() if not f.name.startswith(".")] == []
     docs = _documents(root)
     assert docs == {hashlib.sha256(d).hexdigest(): "processed" for d in files.values()}
     rows = _rows(root)
@@ -326,13 +330,15 @@ def test_claim_folders_without_a_journal_or_half_built(tmp_path):
     bare = folders.processing / "20261201T000000-abc"  # a journal deleted by hand
     bare.mkdir()
     (bare / "scan.pdf").write_bytes(b"%PDF-1.4 %%EOF")
-    young, old = folders.processing / ".new-young", folders.processing / ".new-old"
-    for d in (young, old):
+    young, old, journaled = (folders.processing / f".new-{n}" for n in ("y", "o", "j"))
+    for d in (young, old, journaled):
         d.mkdir()
         (d / ".lock").touch()
+    (journaled / ".claim.json").write_text("{}")  # its claimer got past the lock, then died
     os.utime(old, (time.time() - STALE_NEW - 5, time.time() - STALE_NEW - 5))
     assert orphans(folders) == [bare]
-    assert young.is_dir() and not old.exists()  # a claim being built now is not touched
+    assert young.is_dir()  # may be a live claimer's between mkdir and flock: not touched
+    assert not old.exists() and not journaled.exists()
     c = adopt(bare)
     assert c is not None and c.name == "scan.pdf" and c.file.read_bytes() == b"%PDF-1.4 %%EOF"
     c.file.unlink()
