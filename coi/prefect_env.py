@@ -43,6 +43,11 @@ def defaults(data_dir: str | Path) -> dict[str, str]:
         # written across our progress bar; the console gets warnings only, the log file and
         # the Prefect API get everything (see attach_log_file).
         "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+        # The local API runs in a subprocess that shares our console.  When a command ends it
+        # is stopped, and its event recorder, cancelled mid-flush, logs an ERROR traceback
+        # about events of runs that are already recorded (seen in about half the runs of a
+        # small batch): noise after the summary line.  Its real failures surface as ours.
+        "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
         # Tesseract is parallelized by processes (one per worker thread); its own OpenMP
         # threads only compete with them.
         "OMP_THREAD_LIMIT": "1",

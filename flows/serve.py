@@ -57,7 +57,9 @@ def start_server(data_dir: Path, port: int, say: Callable[[str], None],
             [*cmd, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
             stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
+            # Its own log file, at Prefect's usual level (not the quiet one of the local API).
+            env={**{k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"},
+                 "PREFECT_SERVER_LOGGING_LEVEL": "WARNING"},
         )
     started.append(proc)
     say(f"starting a Prefect server on 127.0.0.1:{port} (log: {log})")
