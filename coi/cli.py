@@ -131,17 +131,18 @@ def settings() -> Settings:
         raise CliError(f"invalid settings (COI_* variables or coi.toml): {problems}") from None
 
 
-def db_url(db: str | None) -> str:
-    """--db, else COI_DATABASE_URL / coi.toml (via settings), else models.db's default; a
-    relative SQLite path is made absolute so the flow's workers find the same file."""
+def db_url(db: str | None, root: Path | None = None) -> str:
+    """--db, else COI_DATABASE_URL / coi.toml (via settings), else ``<root>/coi.db`` (the
+    settings' root unless given); a relative SQLite path is made absolute so the flow's
+    workers find the same file."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     from models.db import resolve_url
 
     # The default database lives in the root folder (./data/coi.db unless COI_ROOT moves it).
-    url = resolve_url(db or settings().database_url
-                      or f"sqlite:///{settings().root.expanduser() / 'coi.db'}")
+    where = (root or settings().root).expanduser()
+    url = resolve_url(db or settings().database_url or f"sqlite:///{where / 'coi.db'}")
     try:
         u = make_url(url)
     except ArgumentError:

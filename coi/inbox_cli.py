@@ -80,11 +80,6 @@ def register(app: typer.Typer) -> None:
 
         attach_log_file(data_dir)
 
-    def _url(db: str | None, root: Path) -> str:
-        if db is None and settings().database_url is None:
-            return f"sqlite:///{root / 'coi.db'}"
-        return db_url(db)
-
     @app.command()
     @handles_errors
     def watch(
@@ -100,7 +95,7 @@ def register(app: typer.Typer) -> None:
 
         where = _root(root)
         require_ocr()
-        url = _url(db, where)
+        url = db_url(db, where)
         open_db(url, create=True).dispose()
         s = settings()
         _prefect(s.data_dir or where)
@@ -139,7 +134,7 @@ def register(app: typer.Typer) -> None:
 
         where = _root(root)
         require_ocr()
-        url = _url(db, where)
+        url = db_url(db, where)
         open_db(url, create=True).dispose()
         s = settings()
         try:
@@ -174,7 +169,7 @@ def register(app: typer.Typer) -> None:
         if not chosen:
             raise CliError(f"nothing in {folders.quarantine} matches {ref!r} "
                            f"({len(items)} quarantined; `coi status` lists them)")
-        url = _url(db, folders.root)
+        url = db_url(db, folders.root)
         engine = open_db(url, create=True)
         from models.inbox import moved_back, read_again
 
@@ -202,7 +197,7 @@ def register(app: typer.Typer) -> None:
         folders = Folders(_root(root))
         per_folder = {name: count_files(getattr(folders, name))
                       for name in ("inbox", "processing", "archive", "quarantine")}
-        url = _url(db, folders.root)
+        url = db_url(db, folders.root)
         try:
             engine = open_db(url, create=False)
             docs = document_counts(engine)

@@ -112,7 +112,7 @@ def _summary(path: Path, **kw: Any) -> Summary:
     out: Summary = {
         "file": path.name, "path": str(path), "document_id": None, "status": "failed",
         "fields": 0, "needs_review": 0, "certificates": 0, "error": None, "duplicate": False,
-        "seconds": 0.0, "stage": None,
+        "seconds": 0.0, "stage": None, "sha256": None,
     }
     out.update(kw)
     return out
@@ -161,12 +161,13 @@ def record_failure(db_url: str, path: Path, sha256: str | None, message: str) ->
         outcome = save_result(_engine(db_url), result)
     except Exception as exc:
         log.exception("could not record the failure of %s", path)
-        return _summary(path, error=f"{message} (not recorded: {exc})")
+        return _summary(path, error=f"{message} (not recorded: {exc})", sha256=sha256)
     if outcome.duplicate:  # stored meanwhile by another process; report that instead
         known = find_document(_engine(db_url), sha256)
         status = known.status if known else "failed"
-        return _summary(path, document_id=outcome.document_id, status=status, duplicate=True)
-    return _summary(path, document_id=outcome.document_id, error=message)
+        return _summary(path, document_id=outcome.document_id, status=status, duplicate=True,
+                        sha256=sha256)
+    return _summary(path, document_id=outcome.document_id, error=message, sha256=sha256)
 
 
 def ingest_one(path: Path, db_url: str, origin: str | None = None) -> Summary:
@@ -184,6 +185,7 @@ def ingest_one(path: Path, db_url: str, origin: str | None = None) -> Summary:
             if known is not None and known.status != "failed":
                 n, review = _stored_counts(engine, known)
                 return _summary(path, document_id=known.id, status=known.status, fields=n,
+                                sha256=sha,
                                 needs_review=review, duplicate=True)
             result = process_file(path, _options())
             if origin is not None:
@@ -203,7 +205,7 @@ def ingest_one(path: Path, db_url: str, origin: str | None = None) -> Summary:
         path, document_id=outcome.document_id, status=result.status, fields=len(fields),
         needs_review=sum(f.status == "needs_review" for f in fields),
         certificates=len(result.extractions), error=result.error, duplicate=outcome.duplicate,
-        stage=result.stage, seconds=round(time.perf_counter() - t0, 2),
+        stage=result.stage, sha256=sha, seconds=round(time.perf_counter() - t0, 2),
     )
 
 

@@ -208,8 +208,9 @@ def _decide(folders: Folders, db_url: str, source: str, c: Claim, s: Summary,
     """Journal what becomes of the file, then do it.  A file that cannot be moved on stays
     in its claim (let go) for the next pass, instead of failing the batch."""
     try:
-        regular = stat.S_ISREG(c.file.lstat().st_mode)  # never read through a link
-        sha = _hash_or_none(str(c.file)) if regular else None
+        sha = s.get("sha256")  # hashed by the read; else only a regular file, never a link
+        if sha is None and stat.S_ISREG(c.file.lstat().st_mode):
+            sha = _hash_or_none(str(c.file))
         c.journal(plan={**_plan(db_url, c, s), "sha256": sha, "size": size})
         return _finish(folders, db_url, source, c)
     except OSError as exc:

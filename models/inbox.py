@@ -54,15 +54,6 @@ def stored_at(engine: Engine, document_id: int) -> dt.datetime | None:
         return as_utc(at) if at is not None else None
 
 
-def files_of(engine: Engine, document_id: int) -> list[FileRecord]:
-    """The inbox files that carried this document's bytes, oldest first."""
-    with Session(read_only(engine)) as s, s.begin():
-        rows = s.scalars(select(InboxFile).where(InboxFile.document_id == document_id)
-                         .order_by(InboxFile.id)).all()
-        return [FileRecord(r.name, r.outcome, r.folder, r.location, as_utc(r.received_at),
-                           r.sha256, r.document_id, r.reason, r.stage, r.size) for r in rows]
-
-
 def moved_back(engine: Engine, location: str, new_location: str) -> None:
     """A quarantined file went back to the inbox (``coi retry``)."""
     with Session(engine) as s, s.begin():

@@ -23,7 +23,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
-from sqlalchemy import Engine
 from swagger_ui_bundle import swagger_ui_path
 
 from models.db import make_engine, migrate
@@ -224,6 +223,3 @@ def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
 
     return app
 
-
-def engine_of(app: FastAPI) -> Engine:
-    return app.state.engine
