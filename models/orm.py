@@ -308,3 +308,7 @@ class PageImage(Base):
     page: Mapped[int] = mapped_column(Integer, primary_key=True)
     dpi: Mapped[int] = mapped_column(Integer)
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# The compliance tables share Base; importing them here keeps Base.metadata complete.
+from models import orm_vendors  # noqa: E402,F401
