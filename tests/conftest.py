@@ -1,6 +1,9 @@
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from receivers import Receiver
 
 # Tesseract is parallelized by processes; its own OpenMP threads only slow it down here.
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -22,3 +25,17 @@ def prefect_home(tmp_path_factory: pytest.TempPathFactory):
         yield Path(os.environ["PREFECT_HOME"])
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """``receiver(500, 500, default=200)``: a local webhook endpoint answering those codes."""
+    made: list[Receiver] = []
+
+    def make(*codes: int, default: int = 200) -> Receiver:
+        made.append(Receiver(list(codes), default))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
