@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -83,6 +85,47 @@ class Settings(BaseSettings):
         default=4200, ge=1, le=65535,
         description="Port of the Prefect server `coi serve` starts on 127.0.0.1 (when "
         "PREFECT_API_URL is not set).")
+
+    requirements: Path = Field(
+        default=Path("requirements"),
+        description="Folder of requirement profiles (*.yaml), one profile per file.")
+    default_profile: str = Field(
+        default="standard",
+        description="Profile of a vendor added or imported without one.")
+    compliance_cron: str = Field(
+        default="0 6 * * *",
+        description="Cron schedule of the daily compliance re-evaluation under `coi serve`.")
+    # Lists come from the environment comma-separated (COI_WEBHOOK_URLS=https://a,https://b),
+    # from coi.toml as TOML arrays.
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="URLs that get a JSON POST when a vendor becomes deficient, expiring "
+        "or expired.")
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for notices by e-mail; none: no e-mail.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(default=False, description="STARTTLS before signing in.")
+    smtp_user: str | None = Field(default=None, description="SMTP user name, if it needs one.")
+    smtp_password: str | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(default="coi@localhost", description="Sender of notices.")
+    smtp_to: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Recipients of notices (comma-separated).")
+    notify_attempts: int = Field(
+        default=4, ge=1,
+        description="Tries per notice in one delivery run, with backoff between them.")
+    notify_backoff: float = Field(
+        default=2.0, ge=0,
+        description="Seconds before the second try; doubled for each further one.")
+    notify_give_up: int = Field(
+        default=12, ge=1,
+        description="Tries over all runs after which a notice is marked failed.")
+
+    @field_validator("webhook_urls", "smtp_to", mode="before")
+    @classmethod
+    def _comma_list(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [part.strip() for part in v.split(",") if part.strip()]
+        return v
 
     @property
     def state_dir(self) -> Path:

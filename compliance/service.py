@@ -1,0 +1,375 @@
+"""The database side of compliance: match certificates to vendors, evaluate every vendor,
+record status changes and queue their notices.
+
+:func:`refresh` is the one entry point the ingest flow, the review page, the daily schedule
+and the vendor commands call.  It runs in one write transaction (SQLite: BEGIN IMMEDIATE), so
+two processes refreshing at once queue behind each other and a status change is recorded,
+and notified, once.  Sending the notices is separate (:func:`compliance.notify.deliver`): no
+transaction is ever held open over the network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from coi.settings import Settings
+from compliance.evaluate import TRUSTED, CertView, Evaluation, Reason, evaluate
+from compliance.match import match, normalize_name
+from compliance.notify import queue_notices
+from compliance.profiles import Profile, ProfileError, load_profiles
+from models.db import make_engine
+from models.orm import Certificate, Document, Field, as_utc, utcnow
+from models.orm_vendors import Vendor, VendorMatch, VendorStatus
+
+log = logging.getLogger("coi.compliance")
+
+
+class VendorError(ValueError):
+    """A vendor command that cannot be done as asked (the message says why)."""
+
+
+@dataclass
+class Change:
+    vendor: str
+    previous: str | None
+    status: str
+
+
+@dataclass
+class RefreshReport:
+    vendors: int = 0
+    matched: int = 0  # certificates whose match changed
+    changes: list[Change] = field(default_factory=list)
+    notices: int = 0
+    error: str | None = None  # the profiles could not be loaded: nothing was evaluated
+    warnings: list[str] = field(default_factory=list)
+
+
+def today() -> dt.date:
+    # Local date: "expires today" means the user's today.
+    return dt.date.today()
+
+
+def profiles_or_error(settings: Settings) -> tuple[dict[str, Profile], str | None]:
+    try:
+        return load_profiles(Path(settings.requirements)), None
+    except ProfileError as exc:
+        return {}, str(exc)
+
+
+def refresh(engine: Engine, settings: Settings, *, on: dt.date | None = None,
+            documents: list[int] | None = None) -> RefreshReport:
+    """Re-match certificates that need it, re-evaluate vendors as of ``on`` (default today),
+    record changed statuses and queue their notices.
+
+    ``documents``: only the vendors the certificates of these documents belong to, or may
+    belong to, before and after re-matching (a batch's or a correction's refresh; dates are
+    moved on for every vendor by the daily run, which passes None).
+    """
+    report = RefreshReport()
+    with Session(engine) as s, s.begin():
+        vendors = list(s.scalars(select(Vendor).order_by(Vendor.id)))
+        report.vendors = len(vendors)
+        if not vendors:
+            return report
+        profiles, error = profiles_or_error(settings)
+        if error:
+            # A broken profile file must not look like a change of every vendor: keep the
+            # statuses as they are and say why.
+            report.error = error
+            log.warning("compliance not evaluated: %s", error)
+            return report
+        certs = None if documents is None else list(s.scalars(
+            select(Certificate.id).where(Certificate.document_id.in_(documents))))
+        touched = _vendors_of(s, certs)
+        report.matched = _rematch(s, vendors, certs)
+        touched |= _vendors_of(s, certs)
+        day = on or today()
+        if certs is not None:
+            vendors = [v for v in vendors if v.id in touched]
+        inputs = vendor_inputs(s, None if certs is None else touched)
+        known = {row.vendor_id: row for row in s.scalars(select(VendorStatus))}
+        for vendor in vendors:
+            if vendor.profile not in profiles:
+                # Deleted or renamed: not a change of the vendor's insurance, so no notice;
+                # the status stays until the profile is back or the vendor is moved.
+                report.warnings.append(f"vendor {vendor.name!r}: no profile "
+                                       f"{vendor.profile!r}; its status is kept")
+                continue
+            ev = evaluate_vendor(s, vendor, profiles, day, inputs)
+            change = _record(s, vendor, ev, day, known.get(vendor.id))
+            if change is not None:
+                report.changes.append(change)
+                report.notices += queue_notices(
+                    s, vendor=vendor, status=s.get(VendorStatus, vendor.id),
+                    previous=change.previous, settings=settings)
+    for w in report.warnings:
+        log.warning("%s", w)
+    return report
+
+
+def _vendors_of(s: Session, certs: list[int] | None) -> set[int]:
+    if certs is None:
+        return set()
+    rows = s.execute(select(VendorMatch.vendor_id, VendorMatch.rejected_vendor_id)
+                     .where(VendorMatch.certificate_id.in_(certs))).all()
+    return {v for pair in rows for v in pair if v}
+
+
+def _rematch(s: Session, vendors: list[Vendor], certs: list[int] | None) -> int:
+    """Match the certificates whose match may have changed: never matched, their insured's
+    name (or its review status) changed, or a vendor was added since.  A reviewer's
+    decision stands."""
+    keys = {v.id: v.key for v in vendors}
+    newest_vendor = max(as_utc(v.created_at) for v in vendors)
+    name_status = (select(Field.status).where(Field.certificate_id == Certificate.id,
+                                              Field.path == "insured.name")
+                   .scalar_subquery())
+    query = (select(Certificate.id, Certificate.insured_name, name_status, VendorMatch)
+             .join(Document, Document.id == Certificate.document_id)
+             .outerjoin(VendorMatch, VendorMatch.certificate_id == Certificate.id)
+             .where(Document.status == "processed"))
+    if certs is not None:
+        query = query.where(Certificate.id.in_(certs))
+    changed = 0
+    now = utcnow()
+    for cert_id, insured, status, known in s.execute(query).all():
+        if known is not None and known.decided_by != "auto":
+            continue  # a reviewer decided; never second-guessed
+        # Review rows are few and may be settled by a reviewer confirming the name: always
+        # looked at again.
+        if known is not None and known.insured_name == insured \
+                and as_utc(known.matched_at) >= newest_vendor \
+                and (known.state == "unmatched" or
+                     (known.state == "attached" and status in TRUSTED)):
+            continue
+        rejected = known.rejected_vendor_id if known is not None else None
+        m = match(insured, {i: k for i, k in keys.items() if i != rejected})
+        state = m.state
+        if state == "attached" and status not in TRUSTED:
+            state = "review"  # the name itself awaits review: it attaches nothing yet
+        if known is None:
+            known = VendorMatch(certificate_id=cert_id)
+            s.add(known)
+        elif (known.vendor_id, known.state, known.insured_name) == (m.vendor_id, state,
+                                                                     insured):
+            known.matched_at = now
+            continue
+        known.vendor_id, known.state, known.score = m.vendor_id, state, round(m.score, 1)
+        known.insured_name, known.decided_at, known.matched_at = insured, now, now
+        changed += 1
+    return changed
+
+
+def vendor_inputs(s: Session, vendor_ids: set[int] | None = None
+                  ) -> dict[int, tuple[list[CertView], list[tuple[int, str | None]]]]:
+    """Per vendor, what its evaluation needs: the attached certificates as CertViews, and
+    the certificates (id, insured) waiting for a match decision -- for many vendors in a
+    few queries (one per table), not a few per vendor."""
+    query = (select(VendorMatch.vendor_id, VendorMatch.state, VendorMatch.insured_name,
+                    Certificate.id, Certificate.certificate_date, Document.created_at)
+             .join(Certificate, Certificate.id == VendorMatch.certificate_id)
+             .join(Document, Document.id == Certificate.document_id)
+             .where(VendorMatch.state.in_(("attached", "review")))
+             .order_by(VendorMatch.certificate_id))
+    if vendor_ids is not None:
+        query = query.where(VendorMatch.vendor_id.in_(vendor_ids))
+    out: dict[int, tuple[list[CertView], list[tuple[int, str | None]]]] = {}
+    meta: dict[int, tuple[int, Any, Any]] = {}
+    for vid, state, insured, cid, date, received in s.execute(query):
+        views, awaiting = out.setdefault(vid, ([], []))
+        if state == "review":
+            awaiting.append((cid, insured))
+        else:
+            meta[cid] = (vid, date, received)
+    ids = list(meta)
+    # Values and statuses only, by Core rows: building full records (ORM objects) cost
+    # two thirds of a refresh.
+    values: dict[int, tuple[dict[str, Any], dict[str, str]]] = {c: ({}, {}) for c in ids}
+    for i in range(0, len(ids), 500):
+        for cid, path, value, status in s.execute(
+                select(Field.certificate_id, Field.path, Field.value, Field.status)
+                .where(Field.certificate_id.in_(ids[i:i + 500]))):
+            values[cid][0][path] = value
+            values[cid][1][path] = status
+    for cid in ids:
+        vid, date, received = meta[cid]
+        out[vid][0].append(CertView(cid, date, received, *values[cid]))
+    return out
+
+
+def certificate_views(s: Session, vendor_id: int) -> list[CertView]:
+    """The certificates attached to a vendor, as the evaluation sees them."""
+    return vendor_inputs(s, {vendor_id}).get(vendor_id, ([], []))[0]
+
+
+def evaluate_vendor(s: Session, vendor: Vendor, profiles: dict[str, Profile],
+                    day: dt.date, inputs: dict[int, Any] | None = None) -> Evaluation:
+    """``inputs``: :func:`vendor_inputs` loaded already for many vendors."""
+    profile = profiles.get(vendor.profile)
+    if profile is None:  # refresh skips these; a report shows why
+        known = ", ".join(sorted(profiles)) or "none"
+        return Evaluation("pending_review", [Reason(
+            "pending_review", "profile",
+            f"profile {vendor.profile!r} is not defined (profiles: {known})")])
+    if inputs is None:
+        inputs = vendor_inputs(s, {vendor.id})
+    views, awaiting = inputs.get(vendor.id, ([], []))
+    return evaluate(profile, views, day, awaiting)
+
+
+def _record(s: Session, vendor: Vendor, ev: Evaluation, day: dt.date,
+            row: VendorStatus | None) -> Change | None:
+    reasons = [r.as_dict() for r in ev.reasons]
+    now = utcnow()
+    if row is None:
+        s.add(VendorStatus(vendor_id=vendor.id, status=ev.status, reasons=reasons, seq=1,
+                           as_of=day, evaluated_at=now, changed_at=now))
+        s.flush()
+        return Change(vendor.name, None, ev.status)
+    previous = row.status
+    row.reasons, row.as_of, row.evaluated_at = reasons, day, now
+    if previous == ev.status:
+        return None
+    row.status, row.seq, row.changed_at = ev.status, row.seq + 1, now
+    s.flush()
+    return Change(vendor.name, previous, ev.status)
+
+
+def refresh_and_notify(db_url: str, settings: Settings | None = None,
+                       on: dt.date | None = None, *, documents: list[int] | None = None,
+                       quick: bool = False, evaluate: bool = True) -> dict[str, Any]:
+    """Re-evaluate (see :func:`refresh`), then send the notices that are due.  Plain
+    function: the CLI, the review page and the flows call it; Prefect is not needed.
+
+    ``quick``: one try per notice, no waiting between tries -- for batches, commands and
+    the review page, which must not sit through a dead webhook's backoff; the notice stays
+    due and the next run (every inbox-watch pass, the daily run, ``coi evaluate``) tries
+    again with the full backoff.  ``evaluate=False`` only delivers.
+    """
+    from coi.settings import get_settings
+    from compliance.notify import deliver
+
+    settings = settings or get_settings()
+    if quick:
+        settings = settings.model_copy(update={"notify_attempts": 1})
+    engine = make_engine(db_url)
+    try:
+        report = refresh(engine, settings, on=on, documents=documents) if evaluate \
+            else RefreshReport()
+        delivery = deliver(engine, settings)
+    finally:
+        engine.dispose()
+    return {
+        "vendors": report.vendors, "matched": report.matched,
+        "changes": [vars(c) for c in report.changes], "error": report.error,
+        "warnings": report.warnings,
+        "sent": delivery.sent, "failed": delivery.failed, "pending": delivery.pending,
+    }
+
+
+# -- vendor registry ----------------------------------------------------------------------
+
+@dataclass
+class VendorRow:
+    """One vendor to add or change; None for a profile or e-mail means "keep" (or, for a new
+    vendor, the default profile)."""
+
+    name: str
+    profile: str | None = None
+    email: str | None = None
+    line: int = 0  # in the file it came from, for messages
+
+
+def add_vendors(engine: Engine, rows: list[VendorRow], *, default_profile: str,
+                update: bool = False) -> tuple[int, int]:
+    """Add (or, with ``update``, change) vendors in one transaction: all or none.  A name
+    that normalizes like another vendor's (``Acme Roofing, L.L.C.`` beside ``Acme Roofing
+    LLC``) is refused: its certificates could then never be told apart.  Returns (added,
+    changed)."""
+    added = changed = 0
+    with Session(engine) as s, s.begin():
+        by_key = {v.key: v for v in s.scalars(select(Vendor))}
+        problems = []
+        for row in rows:
+            name = " ".join(row.name.split())
+            key = normalize_name(name)
+            where = f"line {row.line}: " if row.line else ""
+            if not key:
+                problems.append(f"{where}{row.name!r} is not a usable vendor name")
+                continue
+            known = by_key.get(key)
+            if known is not None and (known.name != name or not update):
+                problems.append(f"{where}{name!r}: vendor {known.name!r} (id {known.id}) "
+                                "exists already" + ("" if known.name != name else
+                                                    " (--update changes it)"))
+                continue
+            if known is not None:
+                known.profile = row.profile or known.profile
+                known.email = row.email or known.email
+                changed += 1
+                continue
+            vendor = Vendor(name=name, key=key, profile=row.profile or default_profile,
+                            email=row.email)
+            s.add(vendor)
+            by_key[key] = vendor
+            added += 1
+        if problems:
+            raise VendorError("\n".join(problems))
+    return added, changed
+
+
+def add_vendor(engine: Engine, name: str, profile: str, email: str | None = None) -> None:
+    add_vendors(engine, [VendorRow(name, profile, email)], default_profile=profile)
+
+
+def find_vendor(s: Session, ref: str) -> Vendor:
+    """A vendor by id or by name (exact, else normalized); VendorError when none or many."""
+    if ref.isdigit() and (v := s.get(Vendor, int(ref))) is not None:
+        return v
+    exact = s.scalar(select(Vendor).where(Vendor.name == ref))
+    if exact is not None:
+        return exact
+    same = list(s.scalars(select(Vendor).where(Vendor.key == normalize_name(ref))))
+    if len(same) == 1:
+        return same[0]
+    if same:
+        raise VendorError(f"{ref!r} names several vendors: "
+                          + ", ".join(v.name for v in same))
+    raise VendorError(f"no vendor {ref!r} (see `coi vendor list`)")
+
+
+def decide_match(engine: Engine, certificate_id: int, vendor_ref: str | None,
+                 user: str, *, not_candidate: bool = False) -> VendorMatch:
+    """A reviewer's answer about a certificate's vendor: ``vendor_ref`` (it is that
+    vendor's), None (it is no vendor's: never matched again), or ``not_candidate`` (not the
+    proposed vendor's: matching goes on among the others, new vendors included)."""
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        cert = s.get(Certificate, certificate_id)
+        if cert is None:
+            raise VendorError(f"no certificate {certificate_id}")
+        row = s.get(VendorMatch, certificate_id)
+        if row is None:
+            row = VendorMatch(certificate_id=certificate_id, score=0.0)
+            s.add(row)
+        now = utcnow()
+        row.insured_name, row.decided_at = cert.insured_name, now
+        if not_candidate:
+            if row.vendor_id is None:
+                raise VendorError(f"certificate {certificate_id} has no candidate vendor")
+            row.rejected_vendor_id, row.vendor_id = row.vendor_id, None
+            row.state, row.decided_by = "unmatched", "auto"
+            row.matched_at = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # match it again
+        elif vendor_ref is not None:
+            row.vendor_id, row.state = find_vendor(s, vendor_ref).id, "attached"
+            row.decided_by = user
+        else:
+            row.vendor_id, row.state, row.decided_by = None, "rejected", user
+        return row
