@@ -412,11 +412,13 @@ def demo(
                   f"`{prog} export --format csv -o certs.csv` for all of them.")
 
 
+from coi.compliance_cli import register as register_compliance  # noqa: E402
 from coi.inbox_cli import register  # noqa: E402 - needs the helpers above
 from coi.review_cli import register as register_review  # noqa: E402
 
 register(app)
 register_review(app)
+register_compliance(app)
 
 if __name__ == "__main__":
     app()

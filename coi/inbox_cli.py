@@ -141,7 +141,8 @@ def register(app: typer.Typer) -> None:
             serve_inbox(root=where, db_url=url, data_dir=s.data_dir or where,
                         workers=workers or s.workers, interval=interval or s.watch_interval,
                         cron=cron or s.batch_cron, settle=s.settle, grace=s.grace,
-                        port=port or s.server_port, say=lambda m: err.print(escape(m)))
+                        port=port or s.server_port, say=lambda m: err.print(escape(m)),
+                        compliance_cron=s.compliance_cron)
         except ServeError as exc:
             raise CliError(str(exc)) from None
 

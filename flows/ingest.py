@@ -256,6 +256,11 @@ def ingest_flow(paths: list[str], db_url: str, workers: int) -> list[Summary]:
                 )
             done[path] = summary
             notify("finished", summary)
+    from flows.compliance import evaluate_compliance
+
+    evaluate_compliance(db_url, sorted({s["document_id"] for s in done.values()
+                                        if s.get("status") == "processed"
+                                        and s.get("document_id")}))
     return [done[p] for p in paths]
 
 

@@ -91,9 +91,10 @@ def stop_server(proc: subprocess.Popen | None) -> None:
 
 def serve_inbox(*, root: Path, db_url: str, data_dir: Path, workers: int, interval: float,
                 cron: str, settle: float, grace: float, port: int,
-                say: Callable[[str], None]) -> None:
-    """Serve ``inbox-watch`` every ``interval`` seconds and ``scheduled-batch`` on ``cron``
-    until interrupted; returns after a clean stop."""
+                say: Callable[[str], None], compliance_cron: str = "0 6 * * *") -> None:
+    """Serve ``inbox-watch`` every ``interval`` seconds, ``scheduled-batch`` on ``cron`` and
+    ``compliance-daily`` on ``compliance_cron`` until interrupted; returns after a clean
+    stop."""
     # A service's console is its log (journalctl): each run's lines, which file, which stage.
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "INFO")
     configure(data_dir)
@@ -114,7 +115,8 @@ def serve_inbox(*, root: Path, db_url: str, data_dir: Path, workers: int, interv
             if not _healthy(api, timeout=10):
                 raise ServeError(f"no Prefect server answers at PREFECT_API_URL={api}")
         _serve(root=root, db_url=db_url, data_dir=data_dir, workers=workers,
-               interval=interval, cron=cron, settle=settle, grace=grace, api=api, say=say)
+               interval=interval, cron=cron, settle=settle, grace=grace, api=api, say=say,
+               compliance_cron=compliance_cron)
     except (Terminated, KeyboardInterrupt):
         say("stopped before serving")
     finally:
@@ -132,12 +134,13 @@ def _terminate(_signum: int, _frame: object) -> None:
 
 
 def _serve(*, root: Path, db_url: str, data_dir: Path, workers: int, interval: float,
-           cron: str, settle: float, grace: float, api: str, say: Callable[[str], None]
-           ) -> None:
+           cron: str, settle: float, grace: float, api: str, say: Callable[[str], None],
+           compliance_cron: str) -> None:
     from prefect import serve
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.deployments.runner import EntrypointType
 
+    from flows.compliance import compliance_flow
     from flows.watch import inbox_watch, scheduled_batch
 
     attach_log_file(data_dir)
@@ -154,11 +157,17 @@ def _serve(*, root: Path, db_url: str, data_dir: Path, workers: int, interval: f
         name="scheduled-batch", cron=cron, parameters=params, concurrency_limit=one,
         entrypoint_type=EntrypointType.MODULE_PATH,
         description=f"The scheduled sweep of {root / 'inbox'} ({cron}).")
+    # Dates move when nothing else does: a policy expires overnight.
+    daily = compliance_flow.to_deployment(
+        name="compliance-daily", cron=compliance_cron, parameters={"db_url": db_url},
+        concurrency_limit=one, entrypoint_type=EntrypointType.MODULE_PATH,
+        description=f"Re-evaluates every vendor and sends notices ({compliance_cron}).")
     ui = api.removesuffix("/api")
-    say(f"serving inbox-watch (every {interval:g} s) and scheduled-batch ({cron}) on {root}; "
-        f"runs in the Prefect UI at {ui}; Ctrl-C stops")
+    say(f"serving inbox-watch (every {interval:g} s), scheduled-batch ({cron}) and "
+        f"compliance-daily ({compliance_cron}) on {root}; runs in the Prefect UI at {ui}; "
+        "Ctrl-C stops")
     # Runs due within prefetch_seconds start early; keep that below the interval so that one
     # poll never submits two runs of the same deployment.
-    serve(watch, batch, pause_on_shutdown=False, print_starting_message=False,
+    serve(watch, batch, daily, pause_on_shutdown=False, print_starting_message=False,
           prefetch_seconds=int(min(10, max(0, interval // 2))))
     say("stopped; the deployments stay scheduled for the next start")

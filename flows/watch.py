@@ -356,6 +356,12 @@ def run_batch(root: str, db_url: str, workers: int, settle: float, grace: float)
     counts: dict[str, int] = {}
     for s in files:
         counts[s["outcome"]] = counts.get(s["outcome"], 0) + 1
+    from flows.compliance import evaluate_compliance
+
+    # Also with nothing read: the pass retries notices that are due.
+    evaluate_compliance(db_url, sorted({s["document_id"] for s in files
+                                        if s["outcome"] == "processed"
+                                        and s.get("document_id")}))
     return {"counts": counts, "waiting": len(found.waiting), "files": files}
 
 

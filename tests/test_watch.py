@@ -229,7 +229,7 @@ def test_served_deployment_picks_up_a_file_dropped_after_start(certificates, tmp
         paused = dict(con.execute("SELECT name, paused FROM deployment").fetchall())
     finally:
         con.close()
-    assert paused == {"inbox-watch": 0, "scheduled-batch": 0}
+    assert paused == {"inbox-watch": 0, "scheduled-batch": 0, "compliance-daily": 0}
     assert [r[:2] for r in _rows(root)] == [(name, "processed")]
 
 
