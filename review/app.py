@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import BackgroundTasks, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -28,6 +28,7 @@ from swagger_ui_bundle import swagger_ui_path
 from models.db import make_engine, migrate
 from models.store import StaleFieldError, list_corrections, list_fields
 from models.users import SignedIn, session_of, sign_in, sign_out
+from review import dashboard
 from review.fields import CorrectionError, decide, group_fields, page_boxes, shown
 from review.queue import certificate_header, page_image, pages_of, queue
 
@@ -151,7 +152,8 @@ def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
                         headers={"Cache-Control": "private, max-age=3600"})
 
     @app.post("/certificates/{cert_id}/fields", include_in_schema=False)
-    async def field_form(request: Request, cert_id: int) -> Response:
+    async def field_form(request: Request, cert_id: int,
+                         background: BackgroundTasks) -> Response:
         who = need_user(request)
         data = await form(request)
         check_csrf(who, data.get("csrf"))
@@ -164,8 +166,12 @@ def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
                                     status_code=303)
         except CorrectionError as exc:
             raise HTTPException(exc.status, exc.message) from None
+        dashboard.reevaluate(background, engine, db_url, cert_id)
         return RedirectResponse(f"/certificates/{cert_id}#f-{data.get('path')}",
                                 status_code=303)
+
+    dashboard.register(app, templates=templates, engine=engine, db_url=db_url,
+                       need_user=need_user, check_csrf=check_csrf, form=form)
 
     # ---------------------------------------------------------------------------- API
 
@@ -186,8 +192,8 @@ def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
     @app.post("/api/certificates/{cert_id}/fields/{path:path}",
               summary="Confirm or correct one field",
               responses={409: {"description": "the field changed since `version`"}})
-    def api_field(request: Request, cert_id: int, path: str, body: FieldAction
-                  ) -> dict[str, Any]:
+    def api_field(request: Request, cert_id: int, path: str, body: FieldAction,
+                  background: BackgroundTasks) -> dict[str, Any]:
         who = need_user(request)
         check_csrf(who, request.headers.get("x-csrf-token"))
         try:
@@ -201,6 +207,7 @@ def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
                 "expected_version": exc.expected}) from None
         except CorrectionError as exc:
             raise HTTPException(exc.status, exc.message) from None
+        dashboard.reevaluate(background, engine, db_url, cert_id)
         return info.__dict__
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -69,6 +69,11 @@ def served(tmp_path_factory):
     cmd = [str(script)] if script.exists() else [sys.executable, "-m", "coi.cli"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "COI_"))}
     env["PYTHONPATH"] = str(REPO)
+    (work / "requirements").mkdir()
+    (work / "requirements" / "gl.yaml").write_text(
+        "expiring_days: 30\nlines:\n  general_liability:\n    limits: "
+        "{each_occurrence: 1000000}\n")
+    env["COI_REQUIREMENTS"] = str(work / "requirements")
     log = open(work / "review.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([*cmd, "review", "--db", url, "--port", str(port)], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
@@ -83,7 +88,7 @@ def served(tmp_path_factory):
             assert time.monotonic() < deadline, "coi review did not start"
             time.sleep(0.3)
     yield {"base": base, "url": url, "cert": cert, "next": second_cert, "review": review,
-           "work": work}
+           "work": work, "requirements": work / "requirements"}
     proc.terminate()
     proc.wait(timeout=20)
     log.close()
@@ -160,3 +165,79 @@ def test_sign_in_correct_and_confirm_by_keyboard(served, tmp_path):
     assert record["fields"][second]["status"] == "confirmed"
     assert (tmp_path / "certificate.png").stat().st_size > 10_000
     shutil.copy(tmp_path / "certificate.png", served["work"] / "certificate.png")
+
+
+def test_the_dashboard_shows_statuses_the_chart_and_decides_a_match(served, tmp_path):
+    """Vendors are added behind the page's back; the page evaluates them as it shows them."""
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import select, text
+
+    from coi.settings import Settings
+    from compliance.service import add_vendor, refresh
+    from models.db import make_engine
+    from models.orm import Certificate
+    from models.orm_vendors import VendorMatch
+
+    engine = make_engine(served["url"])
+    with engine.begin() as c:  # one certificate's policies end within the chart's 90 days
+        c.execute(text("UPDATE fields SET value = json_quote(date('now', '+20 days')) "
+                       "WHERE certificate_id = :c AND path LIKE '%.expiration_date'"),
+                  {"c": served["next"]})
+    from sqlalchemy.orm import Session
+
+    from models.store import rebuild_projection
+
+    with Session(engine) as s, s.begin():
+        rebuild_projection(s, s.get(Certificate, served["next"]))
+        names = dict(s.execute(select(Certificate.id, Certificate.insured_name)).all())
+    near = names[served["next"]] + " Holdings Group"  # a vendor whose name is one more word
+    add_vendor(engine, names[served["cert"]], "gl")
+    add_vendor(engine, near, "gl")
+    add_vendor(engine, "Nobody Yet Ltd", "gl")
+    refresh(engine, Settings(requirements=served["requirements"]))
+    with Session(engine) as s:
+        m = s.get(VendorMatch, served["next"])
+        assert m.state == "review", (m.state, m.score)
+
+    base = served["base"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(base + "/login")
+            page.fill("input[name=name]", "ana")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(base + "/")
+            page.click("nav.main a[href='/dashboard']")
+            page.wait_for_selector("ul.counts")
+            counts = {li.get_attribute("data-status"): int(li.inner_text().split()[0])
+                      for li in page.query_selector_all("ul.counts li")}
+            # the near-miss's vendor awaits the decision; the third has no certificate
+            assert (counts["missing"], counts["pending_review"]) == (1, 1), counts
+            assert sum(counts.values()) == 3
+            weeks = page.query_selector_all("svg g.week")
+            assert len(weeks) == 13
+            assert sum(int(w.get_attribute("data-count")) for w in weeks) == 1
+            assert int(weeks[2].get_attribute("data-count")) == 1  # in 20 days: third week
+            near_row = page.locator(f"table.vendors tr[data-vendor='{near}']")
+            assert near_row.locator("td.status").inner_text() == "pending review"
+            assert "awaits a vendor match decision" in near_row.inner_text()
+            page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+            # The near-miss waits for a reviewer; attaching it evaluates the vendor again.
+            row = page.locator(f"table.matches tr[data-certificate='{served['next']}']")
+            row.locator("button[value=attach]").click()
+            page.wait_for_load_state("load")
+            assert page.query_selector("table.matches") is None
+            vendor_row = page.locator(f"table.vendors tr[data-vendor='{near}']")
+            assert vendor_row.locator("td.status").inner_text() == "expiring"
+            assert "expires" in vendor_row.locator("ul.reasons").inner_text()
+            vendor_row.locator("a").click()
+            page.wait_for_selector("table.history")
+            history = page.inner_text("table.history")
+            assert "digital-20471.pdf" in history and "attached by ana" in history
+            assert page.query_selector_all("table.policies tbody tr")
+        finally:
+            browser.close()
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+    shutil.copy(tmp_path / "dashboard.png", served["work"] / "dashboard.png")
