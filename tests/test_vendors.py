@@ -378,3 +378,31 @@ def test_ingest_attaches_evaluates_and_notifies(prefect_home, site, receiver, mo
     shutil.copy(path, site["tmp"] / "again.pdf")
     ingest_flow(paths=[str(site["tmp"] / "again.pdf")], db_url=site["url"], workers=1)
     assert len(hook.requests) == 1
+
+
+def test_two_processes_evaluating_at_once_notify_a_change_once(site, receiver):
+    import subprocess
+    import sys
+
+    from compliance.service import add_vendor
+    from models.db import make_engine
+
+    hook = receiver()
+    url = site["url"]
+    low = values_for("Acme Roofing LLC",
+                     **{"policies.general_liability.limits.each_occurrence": 500000})
+    store(url, 1, low)
+    add_vendor(make_engine(url), "Acme Roofing LLC", "light")  # not evaluated yet
+    script = Path(sys.executable).parent / "coi"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"COI_WEBHOOK_URLS": hook.url(), "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([str(script), "evaluate"], env=env, cwd=site["tmp"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    # one of them saw the change, the other found it recorded; one notice, sent once
+    assert sum("new -> deficient" in o for o in outputs) == 1, outputs
+    assert statuses(url) == {"Acme Roofing LLC": "deficient"}
+    assert len(hook.requests) == 1
+    assert len(json.loads(ok(cli("notices", "-f", "json")).output)) == 1
