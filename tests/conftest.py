@@ -27,6 +27,15 @@ def prefect_home(tmp_path_factory: pytest.TempPathFactory):
     os.environ.update(saved)
 
 
+@pytest.fixture(scope="session")
+def prefect_api(prefect_home) -> str:
+    """The session's Prefect test API, for ``coi`` subprocesses (PREFECT_API_URL) whose test
+    is not about the local API each command otherwise starts and stops (7-20 s each)."""
+    import prefect.settings
+
+    return str(prefect.settings.PREFECT_API_URL.value())
+
+
 @pytest.fixture
 def receiver() -> Iterator[Any]:
     """``receiver(500, 500, default=200)``: a local webhook endpoint answering those codes."""

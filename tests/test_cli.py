@@ -124,7 +124,10 @@ def doc_lines(stdout: str) -> dict[str, str]:
     return found
 
 
-def test_ingest_folder_then_again(env, inbox, tmp_path):
+def test_ingest_folder_then_again(env, inbox, tmp_path, prefect_api):
+    # The session's Prefect API (the demo and tests/test_bad_input.py run the local one each
+    # command starts by default).
+    env = {**env, "PREFECT_API_URL": prefect_api}
     url = f"sqlite:///{tmp_path / 'coi.db'}"
     first = ok(coi("ingest", str(inbox), "--db", url, "--workers", "2", env=env, cwd=tmp_path))
     lines = doc_lines(first.stdout)

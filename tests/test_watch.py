@@ -60,7 +60,8 @@ def _coi_cmd() -> list[str]:
 
 def _start(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
     # A session of its own: SIGKILL of the group is a crash of the worker with everything it
-    # started (its tesseract processes, Prefect's local API), as when a machine loses power.
+    # started (its tesseract processes, a local Prefect API when it has one), as when a
+    # machine loses power.
     with open(log, "ab") as fh:
         return subprocess.Popen([*_coi_cmd(), *args], env=env, cwd=cwd, stdout=fh,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -152,10 +153,12 @@ def test_a_live_claim_is_not_adopted_a_dead_one_is(tmp_path):
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_reads_nothing_twice(
-        certificates, tmp_path):
+        certificates, tmp_path, prefect_api):
     root = tmp_path / "root"
     _drop(root, certificates)
-    env = _env(tmp_path / "state")
+    # The session's Prefect API: the kill is the worker's (and its tesseracts'); a local API
+    # of its own would only add its start-up to each run.
+    env = _env(tmp_path / "state", PREFECT_API_URL=prefect_api)
     log = tmp_path / "watch.log"
     proc = _start(["watch", "--root", str(root), "-w", "2"], env, tmp_path, log)
     deadline = time.monotonic() + 240
@@ -176,10 +179,12 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_reads_nothing_twice(
     _assert_each_once(root, certificates)
 
 
-def test_two_watchers_on_one_inbox_share_it_without_duplicates(certificates, tmp_path):
+def test_two_watchers_on_one_inbox_share_it_without_duplicates(certificates, tmp_path,
+                                                               prefect_api):
     root = tmp_path / "root"
     _drop(root, certificates)
-    procs = [_start(["watch", "--root", str(root), "-w", "1"], _env(tmp_path / f"state{i}"),
+    procs = [_start(["watch", "--root", str(root), "-w", "1"],
+                    _env(tmp_path / f"state{i}", PREFECT_API_URL=prefect_api),
                     tmp_path, tmp_path / f"watch{i}.log") for i in range(2)]
     for p in procs:
         assert p.wait(timeout=300) == 0
