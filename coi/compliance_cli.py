@@ -144,6 +144,10 @@ def vendor_import(
 
     known = _profiles()
     rows, problems = _read_vendor_csv(file, known)
+    default = settings().default_profile
+    if not update and default not in known and any(r.profile is None for r in rows):
+        problems.append(f"rows without a profile get COI_DEFAULT_PROFILE={default!r}, which "
+                        f"is not a profile (profiles: {', '.join(sorted(known)) or 'none'})")
     if problems:
         raise CliError(f"{file}: nothing imported:\n" + "\n".join(problems))
     url = db_url(db)
@@ -182,6 +186,9 @@ def _read_vendor_csv(file: Path, known: dict[str, Any]) -> tuple[list[Any], list
     unknown = {h for h in header if h} - {"name", "profile", "email"}
     if unknown:
         raise CliError(f"{file}: unknown columns {sorted(unknown)}; use name, profile, email")
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise CliError(f"{file}: the header names {', '.join(twice)} more than once")
     col = {h: i for i, h in enumerate(header) if h}
     rows, problems, seen = [], [], {}
     for cells in reader:
@@ -194,7 +201,13 @@ def _read_vendor_csv(file: Path, known: dict[str, Any]) -> tuple[list[Any], list
             return cells[i].strip() if i is not None and i < len(cells) else ""
 
         name, profile, email = " ".join(cell("name").split()), cell("profile"), cell("email")
-        if not name:
+        extra = [c for i, c in enumerate(cells) if c.strip() and (i >= len(header)
+                                                                   or not header[i])]
+        if extra:
+            # "Acme Roofing, LLC" unquoted: the comma split the name and shifted the rest
+            problems.append(f"line {line}: more values than columns ({extra[0]!r}); quote a "
+                            "name that contains the separator")
+        elif not name:
             problems.append(f"line {line}: no name")
         elif name.casefold() in seen:
             problems.append(f"line {line}: {name!r} again (first on line {seen[name.casefold()]})")
@@ -242,15 +255,15 @@ def vendor_show(
 
 @vendors.command("matches")
 @handles_errors
-def vendor_matches(db: DbOption = None) -> None:
+def vendor_matches(fmt: FormatOption = Fmt.table, db: DbOption = None) -> None:
     """Certificates whose vendor is uncertain: decide with `coi vendor attach`."""
     from compliance.report import review_matches
 
     rows = review_matches(open_db(db_url(db), create=False))
-    if not rows:
+    if not rows and fmt is Fmt.table:
         out.print("no matches wait for review")
         return
-    _emit(rows, Fmt.table, ["certificate_id", "insured_name", "candidate", "score", "file"],
+    _emit(rows, fmt, ["certificate_id", "insured_name", "candidate", "score", "file"],
           "Matches for review")
 
 
@@ -321,7 +334,8 @@ def report_expiring(
 
     rows = expiring_rows(open_db(db_url(db), create=False), days, _day(as_of))
     for r in rows:
-        r["vendor"] = r["vendor"] or "(no vendor)"
+        r["vendor"] = r["vendor"] or ("(vendor to review)" if r["match"] == "review"
+                                      else "(no vendor)")
     _emit(rows, fmt, ["expiration_date", "days_left", "vendor", "insured", "line",
                       "policy_number", "carrier", "naic", "certificate_id"],
           f"Policies ending within {days} days")

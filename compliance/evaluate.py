@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from compliance.match import AUTO, normalize_name, score
@@ -51,9 +52,9 @@ LIMIT_LABELS = {
     "limit": "limit",
 }
 _AMOUNT = re.compile(
-    r"(?P<before>\b(?:ded(?:uctible)?|ret(?:ention)?|sir)\b[^$\d]{0,12})?\$?\s*"
-    r"(?P<n>\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3}){2,}|\d+(?:\.\d+)?)\s*"
-    r"(?P<unit>mil(?:lion)?|mm|m|thousand|k)?\b", re.IGNORECASE)
+    r"(?P<dollar>\$)?\s*(?P<n>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3}){2,}|\d+(?:\.\d+)?)"
+    r"(?:\s*(?P<unit>million|mil|mm|m|thousand|k)(?![a-z/]))?", re.IGNORECASE)
+_NOT_A_LIMIT = re.compile(r"\b(?:ded(?:uctible)?|ret(?:ention)?|sir)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,14 @@ class CertView:
     values: dict[str, Any]
     statuses: dict[str, str]
 
+    def trusted(self, path: str) -> bool:
+        return self.statuses.get(path) in (None, *TRUSTED)
+
     def order(self) -> tuple[dt.date, dt.datetime, int]:
-        return (self.certificate_date or dt.date.min, self.received, self.certificate_id)
+        # An unreviewed (or missing) certificate date does not decide which certificate is
+        # newest: the day it was received stands in for it.
+        date = self.certificate_date if self.trusted("certificate_date") else None
+        return (date or self.received.date(), self.received, self.certificate_id)
 
 
 @dataclass(frozen=True)
@@ -95,21 +102,31 @@ def money(v: int) -> str:
 
 def first_amount(text: str | None) -> int | None:
     """The first limit amount in an `other` row's printed text (``$1M each claim``,
-    ``$2 million``, ``1.000.000``); a deductible or retention amount is skipped."""
-    for m in _AMOUNT.finditer(text or ""):
-        if m.group("before"):
+    ``$2 million``, ``1.000.000``).  An amount named a deductible or retention (before or
+    after it) is skipped, and so is a bare small number (``Policy 2024``): an amount has a
+    dollar sign, thousands separators, a unit, or five digits or more."""
+    text = text or ""
+    previous_end = 0
+    for m in _AMOUNT.finditer(text):
+        # the words since the previous amount name this one ("Ded $5,000"), as does a
+        # word right after it ("$5,000 deductible")
+        before = re.split(r"[;/|,]", text[max(previous_end, m.start() - 14):m.start()])[-1]
+        after = text[m.end():m.end() + 12].lstrip(" :-")
+        previous_end = m.end()
+        if _NOT_A_LIMIT.search(before) or _NOT_A_LIMIT.match(after):
             continue
-        raw = m.group("n")
-        raw = raw.replace(",", "") if "," in raw or raw.count(".") < 2 \
-            else raw.replace(".", "")
-        unit = (m.group("unit") or "").lower()
-        scale = 1_000_000 if unit.startswith(("m", "mm")) else \
-            1_000 if unit in ("k", "thousand") else 1
-        return int(float(raw) * scale)
+        raw, unit = m.group("n"), (m.group("unit") or "").lower()
+        grouped = "," in raw or raw.count(".") >= 2
+        number = Decimal(raw.replace(",", "") if raw.count(".") < 2 else raw.replace(".", ""))
+        if not (m.group("dollar") or unit or grouped or number >= 10_000):
+            continue
+        scale = 1_000_000 if unit in ("million", "mil", "mm", "m") else \
+            1_000 if unit in ("thousand", "k") else 1
+        return int(number * scale)
     return None
 
 
-def _date(v: Any) -> dt.date | None:
+def parse_date(v: Any) -> dt.date | None:
     if isinstance(v, dt.date):
         return v
     try:
@@ -137,10 +154,12 @@ def _policies(cert: CertView, req: LineRequirement) -> list[str]:
 
 
 def phase(cert: CertView, key: str, today: dt.date) -> str:
-    """in_force, future or past on ``today`` (unknown dates count as in force; the checks
-    then say what is missing or unreviewed)."""
-    start = _date(cert.values.get(f"policies.{key}.effective_date"))
-    end = _date(cert.values.get(f"policies.{key}.expiration_date"))
+    """in_force, future or past on ``today``.  Unknown and unreviewed dates count as in
+    force: such a policy is judged, and the checks then say what is missing or unreviewed
+    (an unreviewed date never puts a policy out of the running)."""
+    start, end = (parse_date(cert.values.get(p)) if cert.trusted(p) else None
+                  for p in (f"policies.{key}.effective_date",
+                            f"policies.{key}.expiration_date"))
     if end is not None and end <= today:
         return "past"
     if start is not None and start > today:
@@ -161,7 +180,7 @@ def candidates(certs: list[CertView], req: LineRequirement, today: dt.date
 
             def runs_until(item: tuple[CertView, str]) -> dt.date:
                 c, k = item
-                return _date(c.values.get(f"policies.{k}.expiration_date")) or dt.date.max
+                return parse_date(c.values.get(f"policies.{k}.expiration_date")) or dt.date.max
             return wanted, sorted([g for g in group if g[0] is newest], key=runs_until,
                                   reverse=True)
     return None, []
@@ -241,7 +260,7 @@ class _Judge:
     def period(self, cert: CertView, base: str, label: str, number: str, expiring_days: int,
                where: dict[str, Any]) -> None:
         path = f"{base}.effective_date"
-        start = _date(cert.values.get(path))
+        start = parse_date(cert.values.get(path))
         if self.trusted(cert, path, f"{label} effective date", where["requirement"]) \
                 and start and start > self.today:
             self.add("deficient", "not_in_force",
@@ -251,7 +270,7 @@ class _Judge:
         if not self.trusted(cert, path, f"{label} expiration date", where["requirement"]):
             return
         raw = cert.values.get(path)
-        end = _date(raw)
+        end = parse_date(raw)
         if end is None:
             shown = "not shown" if raw in (None, "") else f"not a date ({raw})"
             self.add("deficient", "no_expiration", f"{label} expiration date {shown}",
@@ -296,7 +315,8 @@ def evaluate(profile: Profile, certs: list[CertView], today: dt.date,
             continue
         (cert, key), reasons = _best(group, req, profile.expiring_days, today)
         if when == "in_force" and any(r.kind == "expiring" for r in reasons) \
-                and _renewal_on_file(certs, req, profile.expiring_days, today):
+                and _renewal_on_file(certs, req, profile.expiring_days, today,
+                                     parse_date(cert.values.get(f"policies.{key}.expiration_date"))):
             reasons = [r for r in reasons if r.kind != "expiring"]
         chosen[req.name] = (cert.certificate_id, key)
         used[cert.certificate_id] = cert
@@ -323,11 +343,16 @@ def _best(group: list[tuple[CertView, str]], req: LineRequirement, expiring_days
 
 
 def _renewal_on_file(certs: list[CertView], req: LineRequirement, expiring_days: int,
-                     today: dt.date) -> bool:
-    """A future policy of the line that meets the requirement (once in force)."""
+                     today: dt.date, ends: dt.date | None) -> bool:
+    """A future policy of the line, starting (by a reviewed date) no later than the current
+    one ``ends``, that meets the requirement once in force: no gap, no shortfall."""
+    if ends is None:
+        return False
     for cert in certs:
         for key in _policies(cert, req):
-            if phase(cert, key, today) != "future":
+            path = f"policies.{key}.effective_date"
+            start = parse_date(cert.values.get(path)) if cert.trusted(path) else None
+            if phase(cert, key, today) != "future" or start is None or start > ends:
                 continue
             j = _Judge(today)
             j.line(cert, key, req, expiring_days)

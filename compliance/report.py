@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from coi.settings import Settings
-from compliance.evaluate import CertView, Evaluation, phase
+from compliance.evaluate import CertView, Evaluation, parse_date, phase
 from compliance.service import (
     certificate_views,
     evaluate_vendor,
@@ -92,10 +92,10 @@ def current_policies(views: list[CertView], on: dt.date | None = None
 
 def _next_expiration(views: list[CertView], ev: Evaluation) -> str | None:
     by_id = {v.certificate_id: v for v in views}
-    dates = [by_id[cid].values.get(f"policies.{key}.expiration_date")
+    dates = [parse_date(by_id[cid].values.get(f"policies.{key}.expiration_date"))
              for cid, key in ev.chosen.values() if cid in by_id]
-    dates = [str(d) for d in dates if d]
-    return min(dates) if dates else None
+    found = [d for d in dates if d is not None]
+    return min(found).isoformat() if found else None
 
 
 def vendor_rows(engine: Engine, settings: Settings,
@@ -124,33 +124,34 @@ def status_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 def expiring_rows(engine: Engine, days: int, on: dt.date | None = None) -> list[dict[str, Any]]:
     """Policies in force that end within ``days``: of each vendor's newest certificate per
-    line, and of certificates attached to no vendor (vendor None)."""
+    line, and of certificates attached to no vendor (vendor None; ``match`` says whether a
+    reviewer is to decide one).  A date that is not a date (an unreviewed misreading) keeps
+    its policy out: it is in the review queue, not on this list."""
     day = on or today()
     until = day + dt.timedelta(days=days)
     out = []
     with Session(read_only(engine)) as s, s.begin():
         inputs = vendor_inputs(s)
-        groups: list[tuple[str | None, list[CertView]]] = [
-            (v.name, inputs.get(v.id, ([], []))[0])
+        groups: list[tuple[str | None, str, list[CertView]]] = [
+            (v.name, "attached", inputs.get(v.id, ([], []))[0])
             for v in s.scalars(select(Vendor).order_by(Vendor.name))
         ]
-        groups.extend((None, [view]) for view in _unattached_views(s))
-        for vendor, views in groups:
+        groups.extend((None, state, [view]) for view, state in _unattached_views(s))
+        for vendor, state, views in groups:
             for p in current_policies(views, day):
-                end = dt.date.fromisoformat(p["expiration_date"]) if p["expiration_date"] \
-                    else None
-                start = p["effective_date"]
-                if end is not None and day < end <= until \
-                        and (not start or dt.date.fromisoformat(start) <= day):
-                    out.append({"vendor": vendor, **p, "days_left": (end - day).days})
-    return sorted(out, key=lambda r: (r["expiration_date"], r["vendor"] or "", r["line"]))
+                end, start = parse_date(p["expiration_date"]), parse_date(p["effective_date"])
+                if end is not None and day < end <= until and (start is None or start <= day):
+                    out.append({"vendor": vendor, "match": state, **p,
+                                "days_left": (end - day).days})
+    return sorted(out, key=lambda r: (r["days_left"], r["vendor"] or "", r["line"]))
 
 
-def _unattached_views(s: Session) -> list[CertView]:
+def _unattached_views(s: Session) -> list[tuple[CertView, str]]:
     from models.export import load_records
 
     rows = s.execute(
-        select(Certificate.id, Certificate.certificate_date, Document.created_at)
+        select(Certificate.id, Certificate.certificate_date, Document.created_at,
+               VendorMatch.state)
         .join(Document, Document.id == Certificate.document_id)
         .outerjoin(VendorMatch, VendorMatch.certificate_id == Certificate.id)
         .where(Document.status == "processed")
@@ -158,9 +159,9 @@ def _unattached_views(s: Session) -> list[CertView]:
         .where((VendorMatch.state.is_(None)) |
                (VendorMatch.state.not_in(("attached", "rejected"))))
     ).all()
-    meta = {cid: (d, r) for cid, d, r in rows}
-    return [CertView(i.certificate_id, *meta[i.certificate_id], i.values, i.statuses)
-            for i in load_records(s, list(meta))]
+    meta = {cid: (d, r, state or "unmatched") for cid, d, r, state in rows}
+    return [(CertView(i.certificate_id, *meta[i.certificate_id][:2], i.values, i.statuses),
+             meta[i.certificate_id][2]) for i in load_records(s, list(meta))]
 
 
 def vendor_detail(engine: Engine, settings: Settings, ref: str,

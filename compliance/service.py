@@ -25,7 +25,7 @@ from compliance.match import match, normalize_name
 from compliance.notify import queue_notices
 from compliance.profiles import Profile, ProfileError, load_profiles
 from models.db import make_engine
-from models.orm import Certificate, Document, Field, as_utc, utcnow
+from models.orm import Certificate, Document, Field, utcnow
 from models.orm_vendors import Vendor, VendorMatch, VendorStatus
 
 log = logging.getLogger("coi.compliance")
@@ -65,13 +65,14 @@ def profiles_or_error(settings: Settings) -> tuple[dict[str, Profile], str | Non
 
 
 def refresh(engine: Engine, settings: Settings, *, on: dt.date | None = None,
-            documents: list[int] | None = None) -> RefreshReport:
+            documents: list[int] | None = None, also: set[int] | None = None
+            ) -> RefreshReport:
     """Re-match certificates that need it, re-evaluate vendors as of ``on`` (default today),
     record changed statuses and queue their notices.
 
     ``documents``: only the vendors the certificates of these documents belong to, or may
     belong to, before and after re-matching (a batch's or a correction's refresh; dates are
-    moved on for every vendor by the daily run, which passes None).
+    moved on for every vendor by the daily run, which passes None), and those in ``also``.
     """
     report = RefreshReport()
     with Session(engine) as s, s.begin():
@@ -88,7 +89,7 @@ def refresh(engine: Engine, settings: Settings, *, on: dt.date | None = None,
             return report
         certs = None if documents is None else list(s.scalars(
             select(Certificate.id).where(Certificate.document_id.in_(documents))))
-        touched = _vendors_of(s, certs)
+        touched = _vendors_of(s, certs) | (also or set())
         report.matched = _rematch(s, vendors, certs)
         touched |= _vendors_of(s, certs)
         day = on or today()
@@ -118,17 +119,17 @@ def refresh(engine: Engine, settings: Settings, *, on: dt.date | None = None,
 def _vendors_of(s: Session, certs: list[int] | None) -> set[int]:
     if certs is None:
         return set()
-    rows = s.execute(select(VendorMatch.vendor_id, VendorMatch.rejected_vendor_id)
+    rows = s.execute(select(VendorMatch.vendor_id, VendorMatch.rejected_vendor_ids)
                      .where(VendorMatch.certificate_id.in_(certs))).all()
-    return {v for pair in rows for v in pair if v}
+    return {v for vid, rejected in rows for v in [vid, *(rejected or [])] if v}
 
 
 def _rematch(s: Session, vendors: list[Vendor], certs: list[int] | None) -> int:
     """Match the certificates whose match may have changed: never matched, their insured's
     name (or its review status) changed, or a vendor was added since.  A reviewer's
-    decision stands."""
+    decision stands -- until the name it was made on is corrected."""
     keys = {v.id: v.key for v in vendors}
-    newest_vendor = max(as_utc(v.created_at) for v in vendors)
+    newest_vendor = max(keys)
     name_status = (select(Field.status).where(Field.certificate_id == Certificate.id,
                                               Field.path == "insured.name")
                    .scalar_subquery())
@@ -141,29 +142,34 @@ def _rematch(s: Session, vendors: list[Vendor], certs: list[int] | None) -> int:
     changed = 0
     now = utcnow()
     for cert_id, insured, status, known in s.execute(query).all():
+        renamed = known is not None and known.insured_name != insured
+        if renamed:
+            # A decision was about the name as it was read; a corrected name is a new
+            # question (and every vendor a candidate again).
+            known.decided_by, known.rejected_vendor_ids = "auto", []
         if known is not None and known.decided_by != "auto":
             continue  # a reviewer decided; never second-guessed
         # Review rows are few and may be settled by a reviewer confirming the name: always
         # looked at again.
-        if known is not None and known.insured_name == insured \
-                and as_utc(known.matched_at) >= newest_vendor \
+        if known is not None and not renamed and known.vendors_seen >= newest_vendor \
                 and (known.state == "unmatched" or
                      (known.state == "attached" and status in TRUSTED)):
             continue
-        rejected = known.rejected_vendor_id if known is not None else None
-        m = match(insured, {i: k for i, k in keys.items() if i != rejected})
+        rejected = set(known.rejected_vendor_ids or []) if known is not None else set()
+        m = match(insured, {i: k for i, k in keys.items() if i not in rejected})
         state = m.state
         if state == "attached" and status not in TRUSTED:
             state = "review"  # the name itself awaits review: it attaches nothing yet
         if known is None:
-            known = VendorMatch(certificate_id=cert_id)
+            known = VendorMatch(certificate_id=cert_id, rejected_vendor_ids=[])
             s.add(known)
         elif (known.vendor_id, known.state, known.insured_name) == (m.vendor_id, state,
                                                                      insured):
-            known.matched_at = now
+            known.vendors_seen = newest_vendor
             continue
         known.vendor_id, known.state, known.score = m.vendor_id, state, round(m.score, 1)
-        known.insured_name, known.decided_at, known.matched_at = insured, now, now
+        known.insured_name, known.decided_at = insured, now
+        known.vendors_seen = newest_vendor
         changed += 1
     return changed
 
@@ -306,10 +312,14 @@ def add_vendors(engine: Engine, rows: list[VendorRow], *, default_profile: str,
                 problems.append(f"{where}{row.name!r} is not a usable vendor name")
                 continue
             known = by_key.get(key)
+            if known is not None and known.id is None:
+                problems.append(f"{where}{name!r}: the same name as {known.name!r} above, "
+                                "once legal suffixes and punctuation are set aside")
+                continue
             if known is not None and (known.name != name or not update):
                 problems.append(f"{where}{name!r}: vendor {known.name!r} (id {known.id}) "
-                                "exists already" + ("" if known.name != name else
-                                                    " (--update changes it)"))
+                                "exists already" + (" (import --update changes it)"
+                                                    if known.name == name else ""))
                 continue
             if known is not None:
                 known.profile = row.profile or known.profile
@@ -317,12 +327,12 @@ def add_vendors(engine: Engine, rows: list[VendorRow], *, default_profile: str,
                 changed += 1
                 continue
             vendor = Vendor(name=name, key=key, profile=row.profile or default_profile,
-                            email=row.email)
-            s.add(vendor)
+                            email=row.email)  # id None until the flush at commit
             by_key[key] = vendor
             added += 1
         if problems:
             raise VendorError("\n".join(problems))
+        s.add_all(v for v in by_key.values() if v.id is None)
     return added, changed
 
 
@@ -347,29 +357,30 @@ def find_vendor(s: Session, ref: str) -> Vendor:
 
 
 def decide_match(engine: Engine, certificate_id: int, vendor_ref: str | None,
-                 user: str, *, not_candidate: bool = False) -> VendorMatch:
+                 user: str, *, not_candidate: bool = False) -> int | None:
     """A reviewer's answer about a certificate's vendor: ``vendor_ref`` (it is that
     vendor's), None (it is no vendor's: never matched again), or ``not_candidate`` (not the
-    proposed vendor's: matching goes on among the others, new vendors included)."""
+    proposed vendor's: matching goes on among the others, new vendors included).  Returns
+    the vendor it was attached to or proposed for before, whose status may change too."""
     with Session(engine, expire_on_commit=False) as s, s.begin():
         cert = s.get(Certificate, certificate_id)
         if cert is None:
             raise VendorError(f"no certificate {certificate_id}")
         row = s.get(VendorMatch, certificate_id)
         if row is None:
-            row = VendorMatch(certificate_id=certificate_id, score=0.0)
+            row = VendorMatch(certificate_id=certificate_id, score=0.0, rejected_vendor_ids=[])
             s.add(row)
-        now = utcnow()
-        row.insured_name, row.decided_at = cert.insured_name, now
+        before = row.vendor_id
+        row.insured_name, row.decided_at = cert.insured_name, utcnow()
         if not_candidate:
             if row.vendor_id is None:
                 raise VendorError(f"certificate {certificate_id} has no candidate vendor")
-            row.rejected_vendor_id, row.vendor_id = row.vendor_id, None
-            row.state, row.decided_by = "unmatched", "auto"
-            row.matched_at = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # match it again
+            row.rejected_vendor_ids = sorted({*(row.rejected_vendor_ids or []), row.vendor_id})
+            row.vendor_id, row.state, row.decided_by = None, "unmatched", "auto"
+            row.vendors_seen = 0  # match it again
         elif vendor_ref is not None:
             row.vendor_id, row.state = find_vendor(s, vendor_ref).id, "attached"
             row.decided_by = user
         else:
             row.vendor_id, row.state, row.decided_by = None, "rejected", user
-        return row
+        return before

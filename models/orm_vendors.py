@@ -61,15 +61,16 @@ class VendorMatch(Base):
     state: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
     insured_name: Mapped[str | None] = mapped_column(Text)  # as it was matched
-    # A candidate a reviewer turned down ("not this vendor"): matching goes on without it.
-    rejected_vendor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("vendors.id", ondelete="SET NULL"))
+    # Candidates a reviewer turned down ("not this vendor"): matching goes on without them
+    # (until the insured's name is corrected: then every vendor is a candidate again).
+    rejected_vendor_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # "auto" for the matcher; a reviewer's name once a person decided (never re-matched).
     decided_by: Mapped[str] = mapped_column(String(200), default="auto")
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # When the matcher last looked: a certificate is matched again only when its insured's
-    # name changed or a vendor was added since.
-    matched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The highest vendor id when the matcher last looked: a certificate is matched again
+    # only when its insured's name changed or a vendor was added since (ids, not clocks: a
+    # vendor committed late or by another host is still seen).
+    vendors_seen: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class VendorStatus(Base):

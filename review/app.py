@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from swagger_ui_bundle import swagger_ui_path
 
 from models.db import make_engine, migrate
@@ -158,15 +159,19 @@ def create_app(db_url: str, *, secure_cookies: bool = False) -> FastAPI:
         data = await form(request)
         check_csrf(who, data.get("csrf"))
         version = int(data["version"]) if data.get("version", "").isdigit() else None
-        try:
+
+        def save() -> None:  # blocking database work: off the event loop
             decide(engine, cert_id, data.get("path", ""), data.get("action", ""),
                    data.get("value"), version, who.user)
+            dashboard.reevaluate(background, engine, db_url, cert_id)
+
+        try:
+            await run_in_threadpool(save)
         except StaleFieldError:
             return RedirectResponse(f"/certificates/{cert_id}?conflict={data.get('path')}",
                                     status_code=303)
         except CorrectionError as exc:
             raise HTTPException(exc.status, exc.message) from None
-        dashboard.reevaluate(background, engine, db_url, cert_id)
         return RedirectResponse(f"/certificates/{cert_id}#f-{data.get('path')}",
                                 status_code=303)
 

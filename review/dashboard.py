@@ -21,6 +21,7 @@ from fastapi import BackgroundTasks, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, select
+from starlette.concurrency import run_in_threadpool
 
 from coi.settings import get_settings
 from compliance.profiles import line_label
@@ -34,6 +35,7 @@ from compliance.report import (
     vendor_rows,
 )
 from compliance.service import VendorError, decide_match, refresh, refresh_and_notify
+from models.db import read_only
 from models.orm import Certificate
 from models.users import SignedIn
 
@@ -71,7 +73,11 @@ def register(app: FastAPI, *, templates: Jinja2Templates, engine: Engine, db_url
             rows = vendor_rows(engine, get_settings())
         except ReportError as exc:
             error = str(exc)
-        soon = expiring_rows(engine, CHART_DAYS)
+        try:
+            soon = expiring_rows(engine, CHART_DAYS)
+        except Exception:  # the page must show whatever it can
+            log.exception("the expiring chart failed")
+            error = (error + "; " if error else "") + "the expiring chart could not be drawn"
         return templates.TemplateResponse(request, "dashboard.html", {
             "who": who, "error": error, "rows": rows, "counts": status_counts(rows),
             "chart": chart(expiring_by_week(soon)), "soon": soon,
@@ -97,12 +103,16 @@ def register(app: FastAPI, *, templates: Jinja2Templates, engine: Engine, db_url
         action, vendor = data.get("action"), data.get("vendor") or None
         if action not in ("attach", "reject") or (action == "attach" and not vendor):
             raise HTTPException(422, "action must be attach (with a vendor) or reject")
+
+        def decide() -> None:  # blocking database work: off the event loop
+            before = decide_match(engine, cert_id, vendor if action == "attach" else None,
+                                  who.user, not_candidate=action == "reject")
+            reevaluate(background, engine, db_url, cert_id, also={before} if before else None)
+
         try:
-            decide_match(engine, cert_id, vendor if action == "attach" else None, who.user,
-                         not_candidate=action == "reject")
+            await run_in_threadpool(decide)
         except VendorError as exc:
             raise HTTPException(404, str(exc)) from None
-        reevaluate(background, engine, db_url, cert_id)
         return RedirectResponse("/dashboard", status_code=303)
 
     @app.get("/api/vendors", summary="Every vendor's compliance status as of today")
@@ -115,25 +125,35 @@ def register(app: FastAPI, *, templates: Jinja2Templates, engine: Engine, db_url
 
 
 def reevaluate(background: BackgroundTasks, engine: Engine, db_url: str,
-               certificate_id: int) -> None:
-    """Re-evaluate the vendors of one certificate now; send notices after the response."""
+               certificate_id: int, also: set[int] | None = None) -> None:
+    """Re-evaluate the vendors of one certificate (and ``also``) now, blocking: call it off
+    the event loop.  Notices are sent after the response."""
     try:
-        with engine.connect() as c:
+        with read_only(engine).connect() as c:
             doc = c.scalar(select(Certificate.document_id)
                            .where(Certificate.id == certificate_id))
         if doc is not None:
-            refresh(engine, get_settings(), documents=[doc])
+            refresh(engine, get_settings(), documents=[doc], also=also)
     except Exception:  # a broken profile or a busy database must not undo a correction
         log.exception("re-evaluating certificate %s failed", certificate_id)
     background.add_task(_deliver, db_url)
 
 
+_AGAIN = threading.Event()
+
+
 def _deliver(db_url: str) -> None:
+    """One delivery at a time per process; a call that finds one running asks it to go
+    round once more, so a notice queued meanwhile is not left for the next day."""
+    _AGAIN.set()
     if not _DELIVERING.acquire(blocking=False):
-        return  # one delivery at a time; the running one or the next run sends the rest
+        return
     try:
-        refresh_and_notify(db_url, quick=True, evaluate=False)
-    except Exception:
-        log.exception("sending notices failed")
+        while _AGAIN.is_set():
+            _AGAIN.clear()
+            try:
+                refresh_and_notify(db_url, quick=True, evaluate=False)
+            except Exception:
+                log.exception("sending notices failed")
     finally:
         _DELIVERING.release()

@@ -309,6 +309,33 @@ def test_a_certificate_awaiting_a_match_decision_keeps_the_vendor_pending(profil
     ("$1M EACH CLAIM / $2M AGG", 1000000), ("$2 million per claim", 2000000),
     ("Ded $5,000 / Limit $1,000,000", 1000000), ("1.000.000", 1000000),
     ("$ 1,000,000.00", 1000000), ("500K", 500000), ("INCLUDED", None),
+    ("$5,000 deductible; $1,000,000 limit", 1000000), ("$1,000,000 M/E", 1000000),
+    ("Policy 2024: $1M", 1000000), ("$4.1M", 4100000),
 ])
 def test_the_amount_of_a_printed_limit(text, amount):
     assert first_amount(text) == amount
+
+
+def test_a_renewal_after_a_gap_does_not_cover_the_expiry(profile):
+    ends = TODAY + dt.timedelta(days=10)
+    later = _renewal(good_values(expires=ends), TODAY + dt.timedelta(days=200))
+    assert "general liability policy GL-1 expires" in " ".join(
+        messages(evaluate(profile, [view(later)], TODAY)))
+
+
+def test_unreviewed_dates_choose_neither_the_policy_nor_the_certificate(profile):
+    # P1 in force but too low; P2 fine, its expiration misread into the past, unreviewed
+    v = _renewal(good_values(), dt.date(2026, 6, 1), number="GL-2")
+    v["policies.general_liability.limits.each_occurrence"] = 100000
+    v["policies.general_liability#2.expiration_date"] = "2025-12-01"
+    ev = evaluate(profile, [view(v, review=("policies.general_liability#2.expiration_date",))],
+                  TODAY)
+    assert ev.status == "pending_review", messages(ev)
+    # a newer certificate whose date was misread as old still counts as the newer one
+    old = good_values() | {"policies.general_liability.limits.each_occurrence": 100000}
+    new = view(good_values() | {"certificate_date": "2016-06-01"}, cid=2, date="2016-06-01",
+               review=("certificate_date",))
+    new = CertView(2, dt.date(2016, 6, 1), dt.datetime(2026, 6, 3, tzinfo=dt.UTC),
+                   new.values, new.statuses)
+    ev = evaluate(profile, [view(old, cid=1, date="2026-01-10"), new], TODAY)
+    assert ev.chosen["general_liability"] == (2, "general_liability")

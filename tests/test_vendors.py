@@ -181,7 +181,7 @@ def test_imports_are_all_or_nothing_and_names_must_be_told_apart(site):
     csv_file.write_text("name,profile\nDelta Drywall,light\nAcme Roofing LLC,standard\n")
     refused = cli("vendor", "import", str(csv_file))
     assert refused.exit_code == 1 and "'Acme Roofing LLC': vendor 'Acme Roofing LLC' (id 1)" \
-        " exists already (--update changes it)" in refused.output
+        " exists already (import --update changes it)" in refused.output
     assert set(statuses(url)) == {"Acme Roofing LLC"}
     # --update with no profile keeps the vendor's; Excel's cp1252 and ';' are understood
     csv_file.write_bytes("Name;Email;\nAcme Roofing LLC;ops@acme.example;\n"
@@ -406,3 +406,47 @@ def test_two_processes_evaluating_at_once_notify_a_change_once(site, receiver):
     assert statuses(url) == {"Acme Roofing LLC": "deficient"}
     assert len(hook.requests) == 1
     assert len(json.loads(ok(cli("notices", "-f", "json")).output)) == 1
+
+
+def test_turned_down_candidates_add_up_and_a_corrected_name_is_a_new_question(site):
+    from models.db import make_engine
+    from models.store import apply_correction
+
+    url = site["url"]
+    for name in ("Acme Roofing LLC", "Acme Roofing Siding Co", "Bravo Paving LLC"):
+        ok(cli("vendor", "add", name, "--profile", "light"))
+    cid = store(url, 1, values_for("Acme Roofing & Siding Holdings"))
+    ok(cli("evaluate"))
+    seen = []
+    for _ in range(3):  # each "not this vendor" takes one candidate out for good
+        [row] = json.loads(ok(cli("vendor", "matches", "-f", "json")).output) or [None]
+        if row is None:
+            break
+        seen.append(row["candidate"])
+        ok(cli("vendor", "attach", str(cid), "--not-candidate"))
+    assert len(seen) == len(set(seen)) >= 1, seen  # never offered again
+    ok(cli("vendor", "attach", str(cid), "Bravo Paving LLC", "--by", "ana"))
+    assert statuses(url)["Bravo Paving LLC"] == "compliant"
+    # the name was misread: corrected, the certificate is matched afresh, and Bravo, which
+    # only had it by a decision about the old name, loses it
+    apply_correction(make_engine(url), cid, "insured.name", "Acme Roofing LLC", user="ana")
+    ok(cli("evaluate"))
+    assert statuses(url)["Acme Roofing LLC"] == "compliant"
+    assert statuses(url)["Bravo Paving LLC"] == "missing"
+
+
+def test_a_date_that_is_no_date_keeps_reports_and_the_dashboard_up(site):
+    url = site["url"]
+    path = "policies.general_liability.expiration_date"
+    store(url, 1, values_for("Acme Roofing LLC", **{path: "12/31/2O26"}), review=(path,))
+    ok(cli("vendor", "add", "Acme Roofing LLC", "--profile", "light"))
+    assert json.loads(ok(cli("report", "expiring", "-f", "json")).output) == []
+    rows = json.loads(ok(cli("report", "compliance", "-f", "json")).output)
+    assert rows[0]["status"] == "pending_review" and rows[0]["next_expiration"] is None
+
+
+def test_an_unquoted_comma_in_a_csv_name_is_refused(site):
+    csv_file = site["tmp"] / "v.csv"
+    csv_file.write_text("name,email\nAcme Roofing, LLC,ops@acme.example\n")
+    refused = cli("vendor", "import", str(csv_file))
+    assert refused.exit_code == 1 and "line 2: more values than columns" in refused.output

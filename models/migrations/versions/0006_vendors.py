@@ -101,10 +101,10 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("score", sa.Float(), nullable=False),
         sa.Column("insured_name", sa.Text(), nullable=True),
-        sa.Column("rejected_vendor_id", sa.Integer(), nullable=True),
+        sa.Column("rejected_vendor_ids", sa.JSON(), nullable=False),
         sa.Column("decided_by", sa.String(length=200), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("matched_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("vendors_seen", sa.Integer(), nullable=False),
         sa.CheckConstraint(
             "state IN ('attached', 'review', 'unmatched', 'rejected')",
             name=op.f("ck_vendor_matches_state"),
@@ -120,12 +120,6 @@ def upgrade() -> None:
             ["vendors.id"],
             name=op.f("fk_vendor_matches_vendor_id_vendors"),
             ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["rejected_vendor_id"],
-            ["vendors.id"],
-            name=op.f("fk_vendor_matches_rejected_vendor_id_vendors"),
-            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("certificate_id", name=op.f("pk_vendor_matches")),
     )
