@@ -74,13 +74,15 @@ def _targets(settings: Settings) -> list[tuple[str, str]]:
 
 
 def queue_notices(s: Session, *, vendor: Vendor, status: VendorStatus, previous: str | None,
-                  settings: Settings) -> int:
+                  settings: Settings, previous_alert: str | None = None) -> int:
     """Inside the caller's transaction: one Notice per webhook URL and one per e-mail (all
     smtp_to addresses together, target = comma-joined), for this change (vendor.id, status.seq),
-    when status.status is in NOTIFY_STATUSES and it differs from previous.  Rows already there
-    for the same (vendor, seq, channel, target) are left alone (idempotent).  Returns rows added.
+    when the change's alert (``status.alert``, else its status: what the notice is about) is
+    in NOTIFY_STATUSES and differs from the previous one.  Rows already there for the same
+    (vendor, seq, channel, target) are left alone (idempotent).  Returns rows added.
     """
-    if status.status not in NOTIFY_STATUSES or status.status == previous:
+    alert = status.alert or status.status
+    if alert not in NOTIFY_STATUSES or alert == (previous_alert or previous):
         return 0
     targets = _targets(settings)
     if not targets:
@@ -95,6 +97,9 @@ def queue_notices(s: Session, *, vendor: Vendor, status: VendorStatus, previous:
         "vendor": {"id": vendor.id, "name": vendor.name},
         "status": status.status,
         "previous": previous,
+        # what the notice is about: the status, or "expiring" for a vendor pending review
+        # whose expiring policy is settled
+        "alert": alert,
         "reasons": list(status.reasons or []),
         "as_of": status.as_of.isoformat(),
         "changed_at": _iso(status.changed_at),
@@ -105,7 +110,7 @@ def queue_notices(s: Session, *, vendor: Vendor, status: VendorStatus, previous:
         if (channel, target) in existing:
             continue
         notice = Notice(vendor_id=vendor.id, seq=status.seq, channel=channel, target=target,
-                        status=status.status, previous=previous, payload=payload,
+                        status=alert, previous=previous, payload=payload,
                         state="pending", attempts=0, created_at=now, next_attempt_at=now)
         try:
             with s.begin_nested():  # another process may have queued it meanwhile
@@ -191,7 +196,9 @@ def _email_message(sender: str, to: list[str], notice_id: int,
     name = _short(payload["vendor"]["name"], 200)
     status, previous = payload["status"], payload.get("previous")
     msg = EmailMessage()
-    msg["Subject"] = f"[coi] {name} is now {status}"
+    alert = payload.get("alert") or status
+    msg["Subject"] = f"[coi] {name} is now {status}" if alert == status else \
+        f"[coi] {name}: a policy is {alert} (status {status.replace('_', ' ')})"
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     msg["Date"] = formatdate(usegmt=True)

@@ -40,6 +40,8 @@ class Change:
     vendor: str
     previous: str | None
     status: str
+    previous_alert: str | None = None
+    alert: str | None = None
 
 
 @dataclass
@@ -110,7 +112,8 @@ def refresh(engine: Engine, settings: Settings, *, on: dt.date | None = None,
                 report.changes.append(change)
                 report.notices += queue_notices(
                     s, vendor=vendor, status=s.get(VendorStatus, vendor.id),
-                    previous=change.previous, settings=settings)
+                    previous=change.previous, previous_alert=change.previous_alert,
+                    settings=settings)
     for w in report.warnings:
         log.warning("%s", w)
     return report
@@ -231,22 +234,33 @@ def evaluate_vendor(s: Session, vendor: Vendor, profiles: dict[str, Profile],
     return evaluate(profile, views, day, awaiting)
 
 
+def alert_of(ev: Evaluation) -> str:
+    """What notices are about: the status, except that a vendor pending review with a
+    settled expiring policy is expiring all the same (a review elsewhere on its certificates
+    cannot make that policy last longer, and the renewal takes time to ask for)."""
+    if ev.status == "pending_review" and any(r.severity == "expiring" for r in ev.reasons):
+        return "expiring"
+    return ev.status
+
+
 def _record(s: Session, vendor: Vendor, ev: Evaluation, day: dt.date,
             row: VendorStatus | None) -> Change | None:
     reasons = [r.as_dict() for r in ev.reasons]
     now = utcnow()
+    alert = alert_of(ev)
     if row is None:
-        s.add(VendorStatus(vendor_id=vendor.id, status=ev.status, reasons=reasons, seq=1,
-                           as_of=day, evaluated_at=now, changed_at=now))
+        s.add(VendorStatus(vendor_id=vendor.id, status=ev.status, alert=alert,
+                           reasons=reasons, seq=1, as_of=day, evaluated_at=now,
+                           changed_at=now))
         s.flush()
-        return Change(vendor.name, None, ev.status)
-    previous = row.status
+        return Change(vendor.name, None, ev.status, None, alert)
+    previous, previous_alert = row.status, row.alert or row.status
     row.reasons, row.as_of, row.evaluated_at = reasons, day, now
-    if previous == ev.status:
+    if (previous, previous_alert) == (ev.status, alert):
         return None
-    row.status, row.seq, row.changed_at = ev.status, row.seq + 1, now
+    row.status, row.alert, row.seq, row.changed_at = ev.status, alert, row.seq + 1, now
     s.flush()
-    return Change(vendor.name, previous, ev.status)
+    return Change(vendor.name, previous, ev.status, previous_alert, alert)
 
 
 def refresh_and_notify(db_url: str, settings: Settings | None = None,
@@ -275,7 +289,8 @@ def refresh_and_notify(db_url: str, settings: Settings | None = None,
         engine.dispose()
     return {
         "vendors": report.vendors, "matched": report.matched,
-        "changes": [vars(c) for c in report.changes], "error": report.error,
+        "changes": [{"vendor": c.vendor, "previous": c.previous, "status": c.status}
+                    for c in report.changes], "error": report.error,
         "warnings": report.warnings,
         "sent": delivery.sent, "failed": delivery.failed, "pending": delivery.pending,
     }

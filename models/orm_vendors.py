@@ -82,6 +82,9 @@ class VendorStatus(Base):
     vendor_id: Mapped[int] = mapped_column(
         ForeignKey("vendors.id", ondelete="CASCADE"), primary_key=True)
     status: Mapped[str] = mapped_column(String(32))
+    # What notices are about (compliance.service.alert_of): the status, or "expiring" for a
+    # vendor pending review whose expiring policy is settled.
+    alert: Mapped[str | None] = mapped_column(String(32))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # Counts the status changes: (vendor, seq) names one change, which notices refer to.
     seq: Mapped[int] = mapped_column(Integer, default=1)
@@ -107,7 +110,7 @@ class Notice(Base):
     seq: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(Text)  # the URL, or the comma-joined addresses
-    status: Mapped[str] = mapped_column(String(32))  # the vendor's new status
+    status: Mapped[str] = mapped_column(String(32))  # what it is about: the alert (status)
     previous: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), default="pending", index=True)

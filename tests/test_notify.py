@@ -146,7 +146,7 @@ def test_queue_is_idempotent_and_only_for_notify_statuses(engine: Engine) -> Non
     assert payload == {
         "event": "vendor.status_changed", "notice": rows[0].id,
         "vendor": {"id": rows[0].vendor_id, "name": NAME}, "status": "deficient",
-        "previous": "compliant", "reasons": REASONS, "as_of": "2026-12-01",
+        "alert": "deficient", "previous": "compliant", "reasons": REASONS, "as_of": "2026-12-01",
         "changed_at": payload["changed_at"]}
     assert dt.datetime.fromisoformat(payload["changed_at"]).tzinfo is not None
 
@@ -377,3 +377,13 @@ def test_concurrent_deliverers_send_each_notice_once(db_url: str, engine: Engine
     assert len(ok_paths) == 8 + 3  # each notice once, plus the three answered 500
     assert all(n.state == "sent" for n in _notices(engine))
     assert sum(n.attempts for n in _notices(engine)) == 11
+
+
+def test_an_expiry_of_a_vendor_pending_review_is_said_so_in_the_subject() -> None:
+    from compliance.notify import _email_message
+
+    payload = {"vendor": {"id": 1, "name": NAME}, "status": "pending_review",
+               "alert": "expiring", "previous": "compliant", "reasons": REASONS,
+               "as_of": "2026-12-01"}
+    msg = _email_message("coi@localhost", ["risk@example.com"], 7, payload)
+    assert msg["Subject"] == f"[coi] {NAME}: a policy is expiring (status pending review)"

@@ -450,3 +450,25 @@ def test_an_unquoted_comma_in_a_csv_name_is_refused(site):
     csv_file.write_text("name,email\nAcme Roofing, LLC,ops@acme.example\n")
     refused = cli("vendor", "import", str(csv_file))
     assert refused.exit_code == 1 and "line 2: more values than columns" in refused.output
+
+
+def test_a_settled_expiry_is_notified_while_another_field_awaits_review(site, receiver,
+                                                                         monkeypatch):
+    from compliance.service import add_vendor
+    from models.db import make_engine
+
+    hook = receiver()
+    monkeypatch.setenv("COI_WEBHOOK_URLS", hook.url())
+    url = site["url"]
+    v = values_for("Acme Roofing LLC")
+    for path in [p for p in v if p.endswith(".expiration_date")]:
+        v[path] = (TODAY + dt.timedelta(days=12)).isoformat()
+    store(url, 1, v, review=("policies.general_liability.limits.each_occurrence",))
+    add_vendor(make_engine(url), "Acme Roofing LLC", "light")
+    ok(cli("evaluate"))
+    assert statuses(url) == {"Acme Roofing LLC": "pending_review"}  # the limit is unsettled
+    [sent] = hook.requests  # ... but its policy ends in 12 days whatever the limit is
+    body = json.loads(sent["body"])
+    assert (body["status"], body["alert"]) == ("pending_review", "expiring")
+    ok(cli("evaluate"))
+    assert len(hook.requests) == 1  # once

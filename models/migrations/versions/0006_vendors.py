@@ -76,6 +76,7 @@ def upgrade() -> None:
         "vendor_status",
         sa.Column("vendor_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
+        sa.Column("alert", sa.String(length=32), nullable=True),
         sa.Column("reasons", sa.JSON(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=False),
