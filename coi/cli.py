@@ -410,6 +410,9 @@ def demo(
         prog = sys.argv[0] if Path(sys.argv[0]).name == "coi" else "coi"
         out.print(f"Next: `{prog} show {first['document_id']}` for one record, "
                   f"`{prog} export --format csv -o certs.csv` for all of them.")
+        out.print(f"Compliance: `{prog} vendor add \"NAME\" --profile standard` (profiles in "
+                  f"./requirements), then `{prog} report compliance`; the review page: "
+                  f"`{prog} user add NAME`, then `{prog} review`.")
 
 
 from coi.compliance_cli import register as register_compliance  # noqa: E402
