@@ -208,6 +208,8 @@ class _Judge:
             return True
         read = cert.values.get(path)
         shown = money(read) if isinstance(read, int) and not isinstance(read, bool) else read
+        if isinstance(shown, str) and len(shown) > 60:  # a description: its start will do
+            shown = shown[:57].rstrip() + "..."
         self.add("pending_review", "review", f"{what} needs review (read {shown!r})"
                  if read is not None else f"{what} needs review",
                  requirement=req, certificate_id=cert.certificate_id, path=path)
