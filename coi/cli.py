@@ -217,7 +217,13 @@ class _ProgressObserver:
 
 def ingest_with_progress(paths: list[Path], url: str, workers: int) -> list[dict[str, Any]]:
     """Run the ingest flow with a progress bar; per-document lines print as they finish."""
-    from coi.prefect_env import attach_log_file, configure, console_through
+    from coi.prefect_env import (
+        LocalApiError,
+        attach_log_file,
+        configure,
+        console_through,
+        start_local_api,
+    )
 
     data_dir = settings().state_dir
     if _debug:  # Prefect's INFO run logs on the console too (above the progress bar)
@@ -228,6 +234,10 @@ def ingest_with_progress(paths: list[Path], url: str, workers: int) -> list[dict
     except ImportError as exc:
         raise CliError(f"cannot load the ingest flow: {exc}") from None
     attach_log_file(data_dir)
+    try:
+        start_local_api(data_dir)
+    except LocalApiError as exc:
+        raise CliError(str(exc)) from None
 
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

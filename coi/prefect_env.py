@@ -43,10 +43,10 @@ def defaults(data_dir: str | Path) -> dict[str, str]:
         # written across our progress bar; the console gets warnings only, the log file and
         # the Prefect API get everything (see attach_log_file).
         "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
-        # The local API runs in a subprocess that shares our console.  When a command ends it
-        # is stopped, and its event recorder, cancelled mid-flush, logs an ERROR traceback
-        # about events of runs that are already recorded (seen in about half the runs of a
-        # small batch): noise after the summary line.  Its real failures surface as ours.
+        # The local API runs in a subprocess (its output goes to its own log file: see
+        # start_local_api).  When a command ends it is stopped, and its event recorder,
+        # cancelled mid-flush, logs an ERROR traceback about events of runs that are already
+        # recorded: noise, even in a log.  Its real failures surface as ours.
         "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
         # Tesseract is parallelized by processes (one per worker thread); its own OpenMP
         # threads only compete with them.
@@ -102,6 +102,53 @@ def attach_log_file(data_dir: str | Path, level: int = logging.INFO) -> Path:
     )
     root.addHandler(handler)
     logging.getLogger("coi").setLevel(level)
+    return path
+
+
+API_LOG = Path("logs") / "prefect-api.log"  # under data_dir
+
+
+class LocalApiError(RuntimeError):
+    """Prefect's local API did not start (the message names its log)."""
+
+
+def start_local_api(data_dir: str | Path) -> Path | None:
+    """Start Prefect's local (ephemeral) API now, unless PREFECT_API_URL names a server,
+    with its output in ``<data_dir>/logs/prefect-api.log``; returns that path.
+
+    Prefect would start it on first use, as a subprocess writing to our own stdout and
+    stderr; when a command ends it is stopped mid-work and its shutdown prints tracebacks
+    (SQLAlchemy connections and asyncio tasks of a dying event loop) after our summary line,
+    in some runs and not others.  Started here, the child inherits descriptors that point at
+    the log file, and Prefect finds it running (``SubprocessASGIServer`` is one per
+    process).  Call after prefect is imported.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    path = (Path(data_dir).expanduser() / API_LOG).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        with open(path, "ab") as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            try:
+                SubprocessASGIServer().start()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+    except Exception as exc:
+        raise LocalApiError(f"Prefect's local API did not start ({exc}); its log is {path}, "
+                            "or set PREFECT_API_URL to a running Prefect server") from None
+    finally:
+        os.close(saved[0])
+        os.close(saved[1])
     return path
 
 

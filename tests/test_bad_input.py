@@ -161,6 +161,9 @@ def test_cli_ingests_the_batch(batch, env, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert "Traceback" not in proc.stdout + proc.stderr
+    # The local Prefect API wrote to its own log, not to our console (its shutdown noise
+    # used to land after the summary line in some runs).
+    assert (tmp_path / "data" / "logs" / "prefect-api.log").is_file()
     assert f"{len(BAD) + 1} documents, 1 processed, {len(BAD)} failed" in proc.stdout, proc.stdout
 
     engine = make_engine(url)
