@@ -26,7 +26,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from test_compliance import PROFILE, good_values  # noqa: E402
 
 from coi.settings import Settings  # noqa: E402
-from compliance.service import add_vendor, refresh  # noqa: E402
+from compliance.registry import add_vendor  # noqa: E402
+from compliance.service import refresh  # noqa: E402
 from models.db import make_engine, migrate  # noqa: E402
 from models.store import save_result  # noqa: E402
 from pipeline.types import DocumentResult, Extraction, FieldValue  # noqa: E402

@@ -113,7 +113,7 @@ def vendor_add(
     db: DbOption = None,
 ) -> None:
     """Add a vendor; its certificates already read are attached and it is evaluated."""
-    from compliance.service import VendorError, add_vendor
+    from compliance.registry import VendorError, add_vendor
 
     profile = profile or settings().default_profile
     known = _profiles()
@@ -140,7 +140,7 @@ def vendor_import(
 ) -> None:
     """Add the vendors of a CSV file; nothing is added when any row is wrong.  With
     --update, a blank profile or e-mail keeps the vendor's current one."""
-    from compliance.service import VendorError, add_vendors
+    from compliance.registry import VendorError, add_vendors
 
     known = _profiles()
     rows, problems = _read_vendor_csv(file, known)
@@ -162,7 +162,7 @@ def vendor_import(
 
 
 def _read_vendor_csv(file: Path, known: dict[str, Any]) -> tuple[list[Any], list[str]]:
-    from compliance.service import VendorRow
+    from compliance.registry import VendorRow
 
     raw = file.read_bytes()
     try:
@@ -238,8 +238,8 @@ def vendor_show(
     db: DbOption = None,
 ) -> None:
     """A vendor's status, its carriers, policies and producer per line, its certificates."""
+    from compliance.registry import VendorError
     from compliance.report import ReportError, vendor_detail
-    from compliance.service import VendorError
 
     try:
         d = vendor_detail(open_db(db_url(db), create=False), settings(), ref, _day(as_of))
@@ -283,7 +283,7 @@ def vendor_attach(
 ) -> None:
     """Decide which vendor a certificate belongs to, or that it is no vendor's (never
     matched again), or only that it is not the proposed vendor's (--not-candidate)."""
-    from compliance.service import VendorError, decide_match
+    from compliance.registry import VendorError, decide_match
 
     if not_candidate and vendor:
         raise CliError("--not-candidate takes no vendor", 2)

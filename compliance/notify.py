@@ -17,14 +17,9 @@ once per target by the unique key).  :func:`deliver` may run in any number of pr
 from __future__ import annotations
 
 import datetime as dt
-import json
-import smtplib
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate
 from importlib import metadata
 from typing import Any
 
@@ -34,18 +29,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from coi.settings import Settings
+from compliance.channels import TIMEOUT_S, Outcome, send_email, send_webhook, short
 from models.db import read_only
 from models.orm import as_utc, utcnow
 from models.orm_vendors import NOTICE_STATES, Notice, Vendor, VendorStatus
 
 NOTIFY_STATUSES = ("deficient", "expiring", "expired")
 EVENT = "vendor.status_changed"
-TIMEOUT_S = 10.0
 # How long a claim holds a notice; a sender silent for longer is taken for dead.
 LEASE = dt.timedelta(minutes=10)
 # Longest wait before a notice is due again, whatever the backoff settings say.
 MAX_DELAY = dt.timedelta(days=1)
-_MAX_ERROR = 300
 
 _T = Notice.__table__
 
@@ -135,13 +129,6 @@ class DeliveryReport:
 
 
 @dataclass
-class _Outcome:
-    ok: bool
-    error: str | None = None  # on success: a partial problem worth recording
-    permanent: bool = False
-
-
-@dataclass
 class _Claim:
     id: int
     channel: str
@@ -151,130 +138,15 @@ class _Claim:
     lease: dt.datetime  # the next_attempt_at this process wrote: its token
 
 
-def _short(text: object, limit: int = _MAX_ERROR) -> str:
-    """One line of at most ``limit`` characters."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-
-def _send_webhook(client: httpx.Client, url: str, notice_id: int,
-                  payload: dict[str, Any]) -> _Outcome:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", "Idempotency-Key": f"coi-notice-{notice_id}"}
-    try:
-        response = client.post(url, content=body, headers=headers)
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        return _Outcome(False, f"bad webhook URL {url}: {exc}", permanent=True)
-    except httpx.TimeoutException:
-        return _Outcome(False, f"no answer within {TIMEOUT_S:g} s from {url}")
-    except httpx.ConnectError as exc:
-        url_ = httpx.URL(url)
-        where = f"{url_.host}:{url_.port or (443 if url_.scheme == 'https' else 80)}"
-        if "refused" in str(exc).lower():
-            return _Outcome(False, f"connection refused by {where}")
-        return _Outcome(False, f"cannot connect to {where}: {exc}")
-    except httpx.HTTPError as exc:
-        return _Outcome(False, f"{type(exc).__name__} from {url}: {exc}")
-    code = response.status_code
-    if 200 <= code < 300:
-        return _Outcome(True)
-    error = f"HTTP {code} from {url}"
-    if code >= 500 or code in (408, 429):
-        return _Outcome(False, error)
-    # 4xx (and a 3xx, which a webhook does not follow): the same request gets the same answer.
-    detail = response.text.strip() if 400 <= code < 500 else response.headers.get("location")
-    return _Outcome(False, f"{error}: {detail}" if detail else error, permanent=True)
-
-
-def _email_message(sender: str, to: list[str], notice_id: int,
-                  payload: dict[str, Any]) -> EmailMessage:
-    """The e-mail of one notice (the same for every try, but for its Date)."""
-    name = _short(payload["vendor"]["name"], 200)
-    status, previous = payload["status"], payload.get("previous")
-    msg = EmailMessage()
-    alert = payload.get("alert") or status
-    msg["Subject"] = f"[coi] {name} is now {status}" if alert == status else \
-        f"[coi] {name}: a policy is {alert} (status {status.replace('_', ' ')})"
-    msg["From"] = sender
-    msg["To"] = ", ".join(to)
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = f"<coi-notice-{notice_id}@coi>"
-    msg["Auto-Submitted"] = "auto-generated"
-    was = f"was {previous}" if previous else "first evaluation"
-    lines = [f"{name} is now {status} ({was}).", ""]
-    reasons = payload.get("reasons") or []
-    if reasons:
-        lines.append("Reasons:")
-        for reason in reasons:
-            text = reason.get("message") if isinstance(reason, dict) else None
-            lines.append(f"- {_short(text or reason, 1000)}")
-    else:
-        lines.append("No reasons given.")
-    lines += ["", f"Status as of {payload.get('as_of')}, changed at {payload.get('changed_at')}.",
-              "", f"-- coi notice {notice_id}"]
-    msg.set_content("\n".join(lines) + "\n")
-    return msg
-
-
-def _send_email(settings: Settings, target: str, notice_id: int,
-                payload: dict[str, Any]) -> _Outcome:
-    if not settings.smtp_host:
-        return _Outcome(False, "no smtp_host configured for e-mail notices", permanent=True)
-    to = [a for a in (part.strip() for part in target.split(",")) if a]
-    where = f"{settings.smtp_host}:{settings.smtp_port}"
-    try:
-        msg = _email_message(settings.smtp_from, to, notice_id, payload)
-    except (ValueError, TypeError, KeyError) as exc:
-        return _Outcome(False, f"cannot build the e-mail: {exc}", permanent=True)
-    try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_S) as smtp:
-            if settings.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
-            refused = smtp.send_message(msg, from_addr=settings.smtp_from, to_addrs=to)
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        return _Outcome(False, f"recipients refused by {where}: {_refusals(exc.recipients)}",
-                        permanent=all(code >= 500 for code in codes))
-    except smtplib.SMTPResponseException as exc:  # sender refused, data refused, auth, ...
-        return _Outcome(False, f"SMTP {exc.smtp_code} from {where}: {_text(exc.smtp_error)}",
-                        permanent=exc.smtp_code >= 500)
-    except smtplib.SMTPNotSupportedError as exc:  # e.g. no STARTTLS or AUTH offered
-        return _Outcome(False, f"{where}: {exc}", permanent=True)
-    except smtplib.SMTPServerDisconnected:
-        return _Outcome(False, f"connection closed by {where}")
-    except smtplib.SMTPException as exc:
-        return _Outcome(False, f"SMTP error from {where}: {exc}")
-    except ConnectionRefusedError:
-        return _Outcome(False, f"connection refused by {where}")
-    except TimeoutError:
-        return _Outcome(False, f"no answer within {TIMEOUT_S:g} s from {where}")
-    except OSError as exc:
-        return _Outcome(False, f"cannot connect to {where}: {exc}")
-    if refused:  # the others got it: sending again would repeat it to them
-        return _Outcome(True, f"some recipients refused by {where}: {_refusals(refused)}")
-    return _Outcome(True)
-
-
-def _refusals(recipients: dict[str, tuple[int, bytes]]) -> str:
-    return ", ".join(f"{addr} ({code} {_text(msg)})"
-                     for addr, (code, msg) in recipients.items())
-
-
-def _send(claim: _Claim, settings: Settings, client: httpx.Client) -> _Outcome:
+def _send(claim: _Claim, settings: Settings, client: httpx.Client) -> Outcome:
     try:
         if claim.channel == "webhook":
-            return _send_webhook(client, claim.target, claim.id, claim.payload)
+            return send_webhook(client, claim.target, claim.id, claim.payload)
         if claim.channel == "email":
-            return _send_email(settings, claim.target, claim.id, claim.payload)
-        return _Outcome(False, f"unknown channel {claim.channel!r}", permanent=True)
+            return send_email(settings, claim.target, claim.id, claim.payload)
+        return Outcome(False, f"unknown channel {claim.channel!r}", permanent=True)
     except Exception as exc:  # never let one notice stop the run
-        return _Outcome(False, f"unexpected {type(exc).__name__}: {exc}")
+        return Outcome(False, f"unexpected {type(exc).__name__}: {exc}")
 
 
 def _at(now: Callable[[], dt.datetime]) -> dt.datetime:
@@ -342,9 +214,9 @@ def _deliver_one(engine: Engine, claim: _Claim, settings: Settings, client: http
         if outcome.ok:
             values: dict[str, Any] = {"state": "sent", "sent_at": _at(now)}
             if outcome.error:
-                values["last_error"] = _short(outcome.error)
+                values["last_error"] = short(outcome.error)
             return "sent" if _update_claimed(engine, claim, **values) else None
-        error = _short(outcome.error or "failed")
+        error = short(outcome.error or "failed")
         if outcome.permanent:
             permanent = True
             break

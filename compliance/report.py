@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from coi.settings import Settings
 from compliance.evaluate import CertView, Evaluation, parse_date, phase
+from compliance.registry import find_vendor
 from compliance.service import (
     certificate_views,
     evaluate_vendor,
-    find_vendor,
     profiles_or_error,
     today,
     vendor_inputs,

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from coi.settings import get_settings
 from compliance.profiles import line_label
+from compliance.registry import VendorError, decide_match
 from compliance.report import (
     ReportError,
     expiring_by_week,
@@ -34,7 +35,7 @@ from compliance.report import (
     vendor_detail,
     vendor_rows,
 )
-from compliance.service import VendorError, decide_match, refresh, refresh_and_notify
+from compliance.service import refresh, refresh_and_notify
 from models.db import read_only
 from models.orm import Certificate
 from models.users import SignedIn

@@ -380,10 +380,10 @@ def test_concurrent_deliverers_send_each_notice_once(db_url: str, engine: Engine
 
 
 def test_an_expiry_of_a_vendor_pending_review_is_said_so_in_the_subject() -> None:
-    from compliance.notify import _email_message
+    from compliance.channels import email_message
 
     payload = {"vendor": {"id": 1, "name": NAME}, "status": "pending_review",
                "alert": "expiring", "previous": "compliant", "reasons": REASONS,
                "as_of": "2026-12-01"}
-    msg = _email_message("coi@localhost", ["risk@example.com"], 7, payload)
+    msg = email_message("coi@localhost", ["risk@example.com"], 7, payload)
     assert msg["Subject"] == f"[coi] {NAME}: a policy is expiring (status pending review)"

@@ -173,7 +173,8 @@ def test_the_dashboard_shows_statuses_the_chart_and_decides_a_match(served, tmp_
     from sqlalchemy import select, text
 
     from coi.settings import Settings
-    from compliance.service import add_vendor, refresh
+    from compliance.registry import add_vendor
+    from compliance.service import refresh
     from models.db import make_engine
     from models.orm import Certificate
     from models.orm_vendors import VendorMatch

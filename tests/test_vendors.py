@@ -302,7 +302,8 @@ def test_the_daily_flow_notices_a_policy_that_expired_overnight(prefect_home, si
                                                                 monkeypatch):
     from coi.settings import get_settings
     from compliance.notify import deliver
-    from compliance.service import add_vendor, refresh
+    from compliance.registry import add_vendor
+    from compliance.service import refresh
     from flows.compliance import compliance_flow
     from models.db import make_engine
 
@@ -384,7 +385,7 @@ def test_two_processes_evaluating_at_once_notify_a_change_once(site, receiver):
     import subprocess
     import sys
 
-    from compliance.service import add_vendor
+    from compliance.registry import add_vendor
     from models.db import make_engine
 
     hook = receiver()
@@ -454,7 +455,7 @@ def test_an_unquoted_comma_in_a_csv_name_is_refused(site):
 
 def test_a_settled_expiry_is_notified_while_another_field_awaits_review(site, receiver,
                                                                          monkeypatch):
-    from compliance.service import add_vendor
+    from compliance.registry import add_vendor
     from models.db import make_engine
 
     hook = receiver()
