@@ -163,10 +163,12 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_reads_nothing_twice(
     proc = _start(["watch", "--root", str(root), "-w", "2"], env, tmp_path, log)
     deadline = time.monotonic() + 240
     try:
-        while len(_archived(root)) < 6:
+        # Killed when some are done and some are held in claims (not between two claims:
+        # with a fast API a pass spends a fair share of its time there).
+        while len(_archived(root)) < 6 or not any((root / "processing").iterdir()):
             assert proc.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "no progress: " + log.read_text()
-            time.sleep(0.1)
+            time.sleep(0.02)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
