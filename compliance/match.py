@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -59,6 +60,7 @@ def normalize_name(name: str) -> str:
     return " ".join(w for w in kept if w)
 
 
+@lru_cache(maxsize=65536)  # every vendor key is folded again for each certificate matched
 def _folded(key: str) -> str:
     return key.translate(OCR_FOLD).replace("rn", "m").replace("vv", "w")
 

@@ -19,6 +19,7 @@ from compliance.registry import find_vendor
 from compliance.service import (
     certificate_views,
     evaluate_vendor,
+    field_values,
     profiles_or_error,
     today,
     vendor_inputs,
@@ -147,8 +148,6 @@ def expiring_rows(engine: Engine, days: int, on: dt.date | None = None) -> list[
 
 
 def _unattached_views(s: Session) -> list[tuple[CertView, str]]:
-    from models.export import load_records
-
     rows = s.execute(
         select(Certificate.id, Certificate.certificate_date, Document.created_at,
                VendorMatch.state)
@@ -159,9 +158,9 @@ def _unattached_views(s: Session) -> list[tuple[CertView, str]]:
         .where((VendorMatch.state.is_(None)) |
                (VendorMatch.state.not_in(("attached", "rejected"))))
     ).all()
-    meta = {cid: (d, r, state or "unmatched") for cid, d, r, state in rows}
-    return [(CertView(i.certificate_id, *meta[i.certificate_id][:2], i.values, i.statuses),
-             meta[i.certificate_id][2]) for i in load_records(s, list(meta))]
+    values = field_values(s, [cid for cid, *_ in rows])
+    return [(CertView(cid, date, received, *values[cid]), state or "unmatched")
+            for cid, date, received, state in rows]
 
 
 def vendor_detail(engine: Engine, settings: Settings, ref: str,

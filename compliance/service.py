@@ -194,9 +194,16 @@ def vendor_inputs(s: Session, vendor_ids: set[int] | None = None
             awaiting.append((cid, insured))
         else:
             meta[cid] = (vid, date, received)
-    ids = list(meta)
-    # Values and statuses only, by Core rows: building full records (ORM objects) cost
-    # two thirds of a refresh.
+    values = field_values(s, list(meta))
+    for cid, (vid, date, received) in meta.items():
+        out[vid][0].append(CertView(cid, date, received, *values[cid]))
+    return out
+
+
+def field_values(s: Session, ids: list[int]
+                 ) -> dict[int, tuple[dict[str, Any], dict[str, str]]]:
+    """Per certificate, its field values and statuses by path.  Plain Core rows: building
+    full records (ORM objects) cost two thirds of a refresh."""
     values: dict[int, tuple[dict[str, Any], dict[str, str]]] = {c: ({}, {}) for c in ids}
     for i in range(0, len(ids), 500):
         for cid, path, value, status in s.execute(
@@ -204,10 +211,7 @@ def vendor_inputs(s: Session, vendor_ids: set[int] | None = None
                 .where(Field.certificate_id.in_(ids[i:i + 500]))):
             values[cid][0][path] = value
             values[cid][1][path] = status
-    for cid in ids:
-        vid, date, received = meta[cid]
-        out[vid][0].append(CertView(cid, date, received, *values[cid]))
-    return out
+    return values
 
 
 def certificate_views(s: Session, vendor_id: int) -> list[CertView]:

@@ -12,15 +12,12 @@ certificates are stored either way.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 
 from compliance.service import refresh_and_notify
 from models.db import make_engine, migrate
-
-log = logging.getLogger("coi.compliance")
 
 
 def _log(logger: Any, result: dict[str, Any]) -> None:

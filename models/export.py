@@ -50,15 +50,14 @@ CSV_HEADER = [*CSV_HEAD, *LINE_COLUMNS, "fields_needing_review"]
 
 
 @dataclass
-class Loaded:
-    certificate_id: int
+class _Loaded:
     document_id: int
     record: dict[str, Any]
     values: dict[str, Any]
     statuses: dict[str, str]
 
 
-def load_records(session: Session, certificate_ids: list[int]) -> list[Loaded]:
+def _load(session: Session, certificate_ids: list[int]) -> list[_Loaded]:
     """Records of these certificates, in the given order, with three queries in all."""
     docs = {
         cid: (doc, ordinal)
@@ -100,19 +99,19 @@ def load_records(session: Session, certificate_ids: list[int]) -> list[Loaded]:
                             "certificate": ordinal, "certificates": counts[doc.id]},
             fields=meta,
         )
-        out.append(Loaded(cid, doc.id, record, values, {f.path: f.status for f in fields}))
+        out.append(_Loaded(doc.id, record, values, {f.path: f.status for f in fields}))
     return out
 
 
 def export_record(session: Session, certificate_id: int) -> dict[str, Any]:
     """The full coi-record/1 object of one certificate; LookupError if there is none."""
-    loaded = load_records(session, [certificate_id])
+    loaded = _load(session, [certificate_id])
     if not loaded:
         raise LookupError(f"no certificate {certificate_id}")
     return loaded[0].record
 
 
-def _iter_loaded(engine: Engine) -> Iterator[Loaded]:
+def _iter_loaded(engine: Engine) -> Iterator[_Loaded]:
     # One read transaction for the whole export: a consistent snapshot (WAL) that does not
     # block writers.
     with Session(read_only(engine)) as s, s.begin():
@@ -125,7 +124,7 @@ def _iter_loaded(engine: Engine) -> Iterator[Loaded]:
             )
         )
         for i in range(0, len(ids), BATCH):
-            yield from load_records(s, ids[i : i + BATCH])
+            yield from _load(s, ids[i : i + BATCH])
 
 
 def iter_records(engine: Engine) -> Iterator[dict[str, Any]]:
@@ -216,7 +215,7 @@ def _by_documents(s: Session, doc_ids: list[int], ref: str) -> list[dict[str, An
         return []
     cids = s.scalars(select(Certificate.id).where(Certificate.document_id == doc_ids[0])
                      .order_by(Certificate.ordinal)).all()
-    return [item.record for item in load_records(s, list(cids))]
+    return [item.record for item in _load(s, list(cids))]
 
 
 def resolve_record(engine: Engine, ref: str) -> dict[str, Any] | None:
@@ -241,7 +240,7 @@ def resolve_records(engine: Engine, ref: str) -> list[dict[str, Any]]:
         if m:
             if m.group(1) == "doc":
                 return _by_documents(s, [int(m.group(2))], ref)
-            return [item.record for item in load_records(s, [int(m.group(2))])]
+            return [item.record for item in _load(s, [int(m.group(2))])]
         p = Path(ref)
         if p.is_file():
             sha = hashlib.sha256(p.read_bytes()).hexdigest()
