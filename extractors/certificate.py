@@ -10,6 +10,7 @@ from extractors.fields import Collector, join_words, region_lines
 from extractors.header import read_bottom, read_header
 from extractors.layout import PageLayout, build_layout
 from extractors.policies import read_coverages
+from extractors.policydates import fill_dates
 from extractors.register import shift_typed, typed_offset
 from extractors.skeleton import find_skeleton
 from extractors.validate import assign_status, cross_check, plausibility
@@ -123,6 +124,7 @@ def _extract_group(lays: list[PageLayout], allow_rereads: bool) -> Extraction:
             page101 = next(lay for lay in lays if lay.page.kind == "acord101")
             col.put("description_of_operations", nz.clean_text(text), [],
                     raw=text, ocr=min((w.conf for w in page101.page.words), default=1.0))
+    fill_dates(col)
     _back_to_image(col, lays)
     cross_check(col.fields)
     plausibility(col.fields, {lay.page.number for lay in lays if lay.page.source == "ocr"})

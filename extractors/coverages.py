@@ -188,22 +188,30 @@ class PolicyReader:
         if num and L.page.source == "ocr":
             self._unread_beside(f"{base}.policy_number", num, "H_POLNUM")
         row: list[Word] = list(num)
-        unread: list[str] = []
+        unread: list[tuple[str, str]] = []
         for colname, attr in (("H_EFF", "effective_date"), ("H_EXP", "expiration_date")):
             dates = date_words(_col_words(L, g, colname, y0, y1), nz.parse_date)
             if col.add(f"{base}.{attr}", dates, nz.parse_date):
                 got = True
             else:
-                unread.append(colname)
+                unread.append((colname, attr))
             row += dates
         band = (y0, y1)
         if row:
             h = max(w.height for w in row)
             band = (max(y0, min(w.y0 for w in row) - 0.9 * h),
                     min(y1, max(w.y1 for w in row) + 0.9 * h))
-        for colname in unread:
-            # A date OCR garbled past parsing ("2-94-9023"): its cell read alone, digits only.
+        for colname, attr in unread:
+            # A date OCR garbled past parsing ("2-94-9023"): its cell read alone, digits
+            # only; what is still garbled then is filled in from the other dates.
             self._reread(colname, band, DATE_CHARS)
+            lines = text_lines(_col_words(L, g, colname, *band))
+            if lines and row:
+                # The line level with the row's other values (the band may reach the
+                # next policy's row), in reading order.
+                cy = sum(w.cy for w in row) / len(row)
+                line = min(lines, key=lambda ln: abs(sum(w.cy for w in ln) / len(ln) - cy))
+                col.garbled[f"{base}.{attr}"] = sorted(line, key=lambda w: w.x0)
         letter = _first_line(_col_words(L, g, "H_INSR", *band),
                              lambda t: nz.parse_insurer_letter(t)[0] is not None)
         if col.add(f"{base}.insurer", letter, nz.parse_insurer_letter):

@@ -71,6 +71,9 @@ class Collector:
     fields: dict[str, FieldValue] = field(default_factory=dict)
     rereads: list[Reread] = field(default_factory=list)
     allow_rereads: bool = True
+    # Cells with printing no value could be parsed from: path -> their words (policy
+    # dates, filled in later from the others: extractors/policydates.py).
+    garbled: dict[str, list[Word]] = field(default_factory=dict)
 
     def add(
         self,

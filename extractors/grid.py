@@ -41,6 +41,33 @@ def hits_between(layout: PageLayout, lid: str, y0: float, y1: float) -> list[Lab
     return [h for h in layout.all(lid) if y0 <= h.cy <= y1]
 
 
+def long_rule_ys(layout: PageLayout) -> list[float]:
+    """y of the horizontal rules across more than half the page, top to bottom.  A fax
+    breaks a rule into pieces (a thin stretch lost in its 1-bit decision, a dropped scan
+    line): pieces level with each other (within 4 px) count together, and pieces reaching
+    from side to side with a third of the page between them are one rule.  The header
+    row's top rule in two pieces had put the coverages disclaimer into the header row and lost
+    the expiration column."""
+    ys: list[float] = []
+    width = layout.page.width
+    pieces = sorted(layout.hrules, key=lambda r: r.y0)
+    i = 0
+    while i < len(pieces):
+        j = i + 1
+        while j < len(pieces) and pieces[j].y0 - pieces[j - 1].y0 <= 4:
+            j += 1
+        group = sorted(pieces[i:j], key=lambda r: r.x0)
+        cover, end = 0.0, -1e9
+        for r in group:
+            cover += max(0.0, r.x1 - max(r.x0, end))
+            end = max(end, r.x1)
+        span = max(r.x1 for r in group) - group[0].x0
+        if cover > 0.5 * width or span > 0.8 * width and cover > 0.3 * width:
+            ys.append(max(group, key=lambda r: r.x1 - r.x0).y0)
+        i = j
+    return ys
+
+
 def _vrule_xs(layout: PageLayout, y0: float, y1: float) -> list[float]:
     """x of vertical rules crossing the band [y0, y1], merged when within a few pixels."""
     xs = sorted(r.x0 for r in layout.vrules if r.y0 <= y0 + 5 and r.y1 >= y1 - 5)
@@ -84,8 +111,7 @@ def _header_kind(words: list[Word]) -> str | None:
 
 def _header_band(layout: PageLayout, gl: LabelHit) -> tuple[float, float] | None:
     """(top, bottom) of the header row: between the two long rules above the GL section."""
-    long_rules = sorted(r.y0 for r in layout.hrules
-                        if r.x1 - r.x0 > 0.5 * layout.page.width and r.y0 < gl.y0)
+    long_rules = [y for y in long_rule_ys(layout) if y < gl.y0]
     if not long_rules:
         return None
     bottom = long_rules[-1]
@@ -108,8 +134,7 @@ def _plausible(heads: dict[str, BBox]) -> bool:
 
 def _header_by_votes(layout: PageLayout, top: float, bottom: float
                      ) -> tuple[tuple[float, float] | None, dict[str, BBox]]:
-    long_rules = sorted({round(r.y0) for r in layout.hrules
-                         if r.x1 - r.x0 > 0.5 * layout.page.width and top < r.y0 < bottom})
+    long_rules = [y for y in long_rule_ys(layout) if top < y < bottom]
     best: tuple[int, tuple[float, float] | None, dict[str, BBox]] = (0, None, {})
     h = layout.char_height
     for a, b in zip(long_rules, long_rules[1:], strict=False):
@@ -206,8 +231,8 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
         ruled = columns_by_rules(_vrule_xs(layout, band[0] + 3, band[1] - 3), heads)
         if ruled is None:
             # The header row's own rules broken (a fax): those of the first section below.
-            below = [r.y0 for r in layout.hrules if r.x1 - r.x0 > 0.5 * page.width
-                     and header_bottom + 3 * layout.char_height < r.y0]
+            below = [y for y in long_rule_ys(layout)
+                     if header_bottom + 3 * layout.char_height < y]
             if below:
                 ruled = section_columns(_vrule_xs(layout, header_bottom + 5, min(below) - 5))
                 if ruled is not None and not headers_agree(ruled, heads):
@@ -259,8 +284,7 @@ def _grid_by_rules(layout: PageLayout, top: float, bottom: float) -> Grid | None
     """Most header words unreadable (a light fax of a 6-point serif): the header row is the
     first ruled band below the coverages bar cut into one edition's columns by its vertical
     rules, with two of its headers read in their own cells."""
-    long_rules = sorted({round(r.y0) for r in layout.hrules
-                         if r.x1 - r.x0 > 0.5 * layout.page.width and top < r.y0 < bottom})
+    long_rules = [y for y in long_rule_ys(layout) if top < y < bottom]
     h = layout.char_height
     for a, b in zip(long_rules, long_rules[1:], strict=False):
         xs = _vrule_xs(layout, a + 3, b - 3)

@@ -21,8 +21,10 @@ def _ids(hit: LabelHit) -> set[int]:
     return {id(w) for w in hit.words}
 
 
-def _value_right(layout: PageLayout, label: LabelHit, x_end: float) -> list[Word]:
-    """Words printed after a label on its row, up to x_end."""
+def _value_right(layout: PageLayout, label: LabelHit, x_end: float,
+                 digits: bool = False) -> list[Word]:
+    """Words printed after a label on its row, up to x_end (with ``digits``, the line with
+    a digit in it: a garbled "FAX" label level with "PHONE" is no phone number)."""
     ex = _ids(label)
     # Where the label's last word ends: OCR sometimes gives an earlier word of the label a
     # box stretching over the value ("CONTACT" reaching across "Michael").
@@ -35,6 +37,8 @@ def _value_right(layout: PageLayout, label: LabelHit, x_end: float) -> list[Word
     # The value's own line, by its own font: a small label and a large typed value do not
     # share a center line, and a word without ascenders sits lower than its neighbours.
     rows = group_rows(near)
+    if digits:
+        rows = [r for r in rows if any(c.isdigit() for w in r for c in w.text)] or rows
     return min(rows, key=lambda r: abs(sum(w.cy for w in r) / len(r) - label.cy))
 
 
@@ -102,7 +106,7 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         fax = r.get("FAX")
         end = fax.x0 if fax is not None and abs(fax.cy - r["PHONE"].cy) < r["PHONE"].height \
             else right
-        words = _value_right(layout, r["PHONE"], end)
+        words = _value_right(layout, r["PHONE"], end, digits=True)
         value = _from_digits(words)
         label = words[:len(words) - len(value)]
         numbers = _phones(value) if fax is None else []
@@ -119,8 +123,8 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         else:
             col.add("producer.phone", value, nz.parse_phone)
     if "FAX" in r:
-        col.add("producer.fax", _from_digits(_value_right(layout, r["FAX"], right)),
-                nz.parse_phone)
+        col.add("producer.fax", _from_digits(_value_right(layout, r["FAX"], right,
+                                                          digits=True)), nz.parse_phone)
     if "EMAIL" in r:
         words = _value_right(layout, r["EMAIL"], right)
         at = [k for k, w in enumerate(words) if "@" in w.text]

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 
 # Characters OCR confuses with digits, in a context where only digits make sense.
-_DIGIT_LOOKALIKES = str.maketrans(
+DIGIT_LOOKALIKES = str.maketrans(
     {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
      "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6", "g": "9"}
 )
@@ -33,7 +33,7 @@ def clean_text(text: str) -> str:
 
 
 def _digits_fixed(text: str) -> tuple[str, bool]:
-    fixed = text.translate(_DIGIT_LOOKALIKES)
+    fixed = text.translate(DIGIT_LOOKALIKES)
     return fixed, fixed != text
 
 
@@ -149,7 +149,7 @@ def parse_phone(text: str) -> tuple[str | None, float]:
     if m:
         ext = m.group(1)
         t = t[: m.start()]
-    digits = "".join(_PHONE_DIGITS.findall(t.translate(_DIGIT_LOOKALIKES)))
+    digits = "".join(_PHONE_DIGITS.findall(t.translate(DIGIT_LOOKALIKES)))
     fit = 1.0 if digits == "".join(_PHONE_DIGITS.findall(t)) else 0.7
     if len(digits) == 11 and digits[0] == "1":
         digits = digits[1:]
@@ -211,6 +211,11 @@ def parse_policy_number(text: str) -> tuple[str | None, float]:
     if not t:
         return None, 0.0
     fit = 1.0
+    # A fax's hyphen read as "~" or ":" ("EXC-9089160~78", "UB 12-2663842:88"): neither
+    # is printed in policy numbers; the hyphen is, and never as sure as one read so.
+    mended = re.sub(r"(?<=[A-Za-z0-9])[~:](?=[A-Za-z0-9])", "-", t)
+    if mended != t:
+        t, fit = mended, 0.8
     if not _POLICY_OK.match(t.upper()) or not re.search(r"\d", t):
         fit = 0.5
     if len(t.replace(" ", "")) < 5:

@@ -42,6 +42,26 @@ def snap_left(layout: PageLayout, x: float) -> float:
     return max(near) if near else x - 10
 
 
+def _split_by_rules(layout: PageLayout, y0: float, y1: float) -> float | None:
+    """No label of the right-hand column read (a fax's 6-point labels all garbled): the
+    top part's two columns are parted by a ruled line down its middle, broken into pieces
+    on a fax.  The x where vertical rules cover the most of the top part, when they cover
+    at least a third of it.  Without it the producer and insured were not read at all."""
+    width, span = layout.page.width, y1 - y0
+    pieces = sorted((r.x0, min(r.y1, y1) - max(r.y0, y0)) for r in layout.vrules
+                    if 0.3 * width < r.x0 < 0.7 * width and min(r.y1, y1) > max(r.y0, y0))
+    groups: list[list[tuple[float, float]]] = []
+    for x, length in pieces:
+        if groups and x - groups[-1][-1][0] <= 8:
+            groups[-1].append((x, length))
+        else:
+            groups.append([(x, length)])
+    best = max(groups, key=lambda g: sum(n for _, n in g), default=None)
+    if best is None or sum(n for _, n in best) < span / 3:
+        return None
+    return min(x for x, _ in best)
+
+
 def _producer_by_place(layout: PageLayout, sk: Skeleton) -> LabelHit | None:
     """PRODUCER garbled past matching ("ROM CTR"): the box title is the short first line
     at the top left of the box, level with the first label of the contact column."""
@@ -72,15 +92,18 @@ def _producer_by_place(layout: PageLayout, sk: Skeleton) -> LabelHit | None:
 
 def _insurers_by_place(layout: PageLayout, sk: Skeleton) -> None:
     """INSURER B garbled past matching: the form prints insurers A to F in consecutive ruled
-    rows, so a missing letter's row is counted from a letter that was read.  Only when every
-    letter read sits in its own row; the label is whatever was read where the read label is
-    printed (or nothing: the row itself stands for it)."""
-    ref_letter = min(sk.insurers)
-    ref = sk.insurers[ref_letter]
+    rows, so a missing letter's row is counted from the letters that were read; the label is
+    whatever was read where the read label is printed (or nothing: the row itself stands
+    for it)."""
+    first = min(sk.insurers)
+    ref = sk.insurers[first]
     h = ref.height
     x0, x1 = ref.x0, ref.x1
+    # Rules from above row A (a row is about three label heights; rows above A only
+    # shift every row's index alike) down to the coverages bar.
+    above = (LETTERS.index(first) + 2) * 4 * h
     ys = sorted(r.y0 for r in layout.hrules
-                if r.x0 <= x0 + h and r.x1 >= x1 + 5 * h and ref.y0 - 8 * h < r.y0 < sk.top_end)
+                if r.x0 <= x0 + h and r.x1 >= x1 + 5 * h and ref.y0 - above < r.y0 < sk.top_end)
     cuts: list[float] = []
     for y in ys:
         if not cuts or y - cuts[-1] > 0.8 * h:
@@ -90,19 +113,32 @@ def _insurers_by_place(layout: PageLayout, sk: Skeleton) -> None:
     def row_of(hit: LabelHit) -> int | None:
         return next((i for i, (a, b) in enumerate(rows) if a <= hit.cy <= b), None)
 
-    start = row_of(ref)
-    if start is None:
-        return
+    # Each letter read says where row A is; the most letters agreeing, then the closest
+    # spellings, win, and a letter read in another's row is dropped: a fax's "INSURER F"
+    # read "INSMERERE" (taken for E) had made every other letter unplaceable.  Labels
+    # read equally well that disagree say these rows are not the form's A to F.
+    starts: dict[int, list[str]] = {}
     for letter, hit in sk.insurers.items():
-        if row_of(hit) != start + LETTERS.index(letter) - LETTERS.index(ref_letter):
-            return
+        if (n := row_of(hit)) is not None:
+            starts.setdefault(n - LETTERS.index(letter), []).append(letter)
+    ranked = sorted(((len(v), -sum(sk.insurers[k].edits for k in v), n)
+                     for n, v in starts.items()), reverse=True)
+    if not ranked or len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]:
+        return
+    start = ranked[0][2]
+    agree = starts[start]
+    for letter in [k for k in sk.insurers if k not in agree]:
+        del sk.insurers[letter]
     for i, letter in enumerate(LETTERS):
-        n = start + i - LETTERS.index(ref_letter)
+        n = start + i
         if letter in sk.insurers or not 0 <= n < len(rows):
             continue
         a, b = rows[n]
+        # The label's garbled letter may end a little past the read label's ("RB" for B);
+        # a typed name starts a gap further right.
         words = [w for w in layout.page.words
-                 if a < w.cy < b and x0 - h <= w.x0 < x1 - 0.3 * h]
+                 if a < w.cy < b and x0 - h <= w.x0 and (
+                     w.x0 < x1 - 0.3 * h or w.x0 < x1 + 0.5 * h and len(w.text) <= 2)]
         cy = (a + b) / 2
         sk.insurers[letter] = place_hit(f"INSURER_{letter}", words,
                                         (x0, int(cy - h / 2), x1, int(cy + h / 2)),
@@ -136,6 +172,8 @@ def find_skeleton(layout: PageLayout) -> Skeleton:
                   if sk.producer is None or h.x0 > sk.producer.x1]
     if right_hits:
         sk.split_x = snap_left(layout, min(h.x0 for h in right_hits))
+    elif sk.producer is not None:
+        sk.split_x = _split_by_rules(layout, top, cov_guess)
     y_after_producer = sk.producer.y1 if sk.producer else top
     for h in layout.anchors("INSURED", y_after_producer, cov_guess, alone=True):
         if sk.split_x is None or h.x1 < sk.split_x:

@@ -1,5 +1,7 @@
 """The top of the form where a fax garbled its box titles: found by their place."""
 
+from forms import insurer_rows
+
 from extractors.fields import Collector
 from extractors.header import read_bottom, read_header
 from extractors.layout import build_layout
@@ -74,27 +76,7 @@ def test_a_title_garbled_into_a_name_like_word_is_still_the_title():
 
 
 def _insurer_rows(labels: list[str]) -> PageContent:
-    """The insurer block: six ruled rows under INSURER(S) AFFORDING COVERAGE, each with its
-    label as ``labels`` gives it ("" for none read), the insurer's name and NAIC."""
-    names = [("ERIE", "INSURANCE", "EXCHANGE", "26271"),
-             ("OWNERS", "INSURANCE", "COMPANY", "32700"), ("TWIN", "CITY", "FIRE", "29459")]
-    words = [_w("PRODUCER", 165, 711), _w("CONTACT", 1176, 717), _w("NAME", 1290, 717),
-             _w("PHONE", 1177, 773), _w("INSURED", 165, 987),
-             _w("INSURER(S)", 1450, 884), _w("AFFORDING", 1600, 884), _w("COVERAGE", 1750, 884),
-             _w("NAIC", 2230, 884), _w("COVERAGES", 165, 1285)]
-    rules = [Rule(1170, 870, 2300, 870)]
-    for i in range(6):
-        y = 920 + 45 * i
-        rules.append(Rule(1170, y, 2300, y))
-        if i < len(labels) and labels[i]:
-            words += [_w(t, 1177 + 110 * k, y + 12) for k, t in enumerate(labels[i].split())]
-        if i < len(names):
-            *name, naic = names[i]
-            words += [_w(t, 1420 + 170 * k, y + 10, h=24, char=16) for k, t in enumerate(name)]
-            words.append(_w(naic, 2230, y + 10, h=24, char=16))
-    rules += [Rule(1170, 1190, 2300, 1190), Rule(2200, 870, 2200, 1190),
-              Rule(1170, 700, 1170, 1250)]
-    return PageContent(number=1, width=2550, height=3300, words=words, source="ocr", rules=rules)
+    return insurer_rows(_w, labels)
 
 
 def test_insurers_whose_labels_are_garbled_are_found_by_their_row():

@@ -31,6 +31,12 @@ def test_parse_date(text, value):
     assert nz.parse_date(text)[0] == value
 
 
+def test_a_hyphen_a_fax_read_as_tilde_or_colon_is_a_hyphen_again():
+    assert nz.parse_policy_number("EXC-9089160~78") == ("EXC-9089160-78", 0.8)
+    assert nz.parse_policy_number("UB 12-2663842:88") == ("UB 12-2663842-88", 0.8)
+    assert nz.parse_policy_number("UB 12-2663842-88") == ("UB 12-2663842-88", 1.0)
+
+
 def test_an_email_label_remnant_glued_to_the_address_is_taken_off():
     assert nz.parse_email("address.certificates@cornerstonerisk.com") == (
         "certificates@cornerstonerisk.com", 0.8)

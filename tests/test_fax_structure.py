@@ -1,0 +1,169 @@
+"""A fax's garbled labels and broken rules, read by the form's structure: the top part's
+column rule, insurer rows counted past a misread letter, a header rule in pieces, and policy
+dates filled in from the others.  Pages are made of words and rules, as OCR gives them."""
+
+from forms import insurer_rows
+
+from extractors.fields import Collector
+from extractors.grid import long_rule_ys
+from extractors.header import read_header
+from extractors.layout import build_layout
+from extractors.policydates import FILLED_CONFIDENCE, fill_dates
+from extractors.skeleton import find_skeleton
+from extractors.validate import assign_status
+from pipeline.types import FieldValue, PageContent, Rule, Word
+
+
+def _w(text: str, x: int, y: int, h: int = 18, char: int = 14) -> Word:
+    return Word(text, (x, y, x + char * len(text), y + h), 0.95, 1)
+
+
+def _typed(text: str, x: int, y: int) -> Word:
+    return _w(text, x, y, h=28, char=20)
+
+
+def _page(words: list[Word], rules: list[Rule]) -> PageContent:
+    return PageContent(number=1, width=2550, height=3300, words=words, source="ocr",
+                       rules=rules)
+
+
+def _read_top(page: PageContent) -> dict:
+    layout = build_layout(page)
+    col = Collector(page=1)
+    read_header(layout, find_skeleton(layout), col)
+    return {p: f.value for p, f in col.fields.items()}
+
+
+def _top(right: list[Word], rules: list[Rule]) -> PageContent:
+    """PRODUCER and INSURED boxes on the left, ``right`` in the column beside them."""
+    words = [
+        _w("PRODUCER", 102, 603),
+        _typed("EVERGREEN", 138, 631), _typed("BROKERAGE", 363, 631),
+        _typed("8989", 137, 674), _typed("WALNUT", 221, 674), _typed("LN", 380, 674),
+        _w("INSURED", 102, 857),
+        _typed("CEDAR", 135, 886), _typed("HOLLOW", 266, 886), _typed("STEEL", 428, 886),
+        _typed("1302", 139, 927), _typed("JEFFERSON", 221, 927), _typed("RD", 439, 927),
+        _w("COVERAGES", 102, 1132),
+        *right,
+    ]
+    return _page(words, rules)
+
+
+def test_the_top_columns_are_parted_by_their_rule_when_no_right_label_is_read():
+    # A light fax: CONTACT, PHONE, E-MAIL and every INSURER label garbled ("cnnciva",
+    # "SINSURER", "INSURLR").  The producer and the insured were not read at all; the
+    # vertical rule down the top part, in pieces, parts the two columns.
+    right = [_w("cnnciva", 1320, 608), _typed("ROBERT", 1534, 601),
+             _w("SINSURER", 1312, 862), _typed("THE", 1479, 803), _typed("OHIO", 1557, 803)]
+    rules = [Rule(1313, 703, 1313, 835), Rule(1313, 904, 1313, 985), Rule(92, 590, 2463, 590),
+             Rule(92, 844, 1313, 844)]
+    got = _read_top(_top(right, rules))
+    assert got["producer.name"] == "EVERGREEN BROKERAGE"
+    assert got["producer.address"] == "8989 WALNUT LN"
+    assert got["insured.name"] == "CEDAR HOLLOW STEEL"
+    assert "ROBERT" not in str(got.get("producer.name"))
+
+
+def test_no_column_rule_no_guess():
+    # No rule down the middle (only the page border's): nothing is read into the boxes
+    # rather than the right column's words with them.
+    right = [_w("cnnciva", 1320, 608), _typed("ROBERT", 1534, 601)]
+    got = _read_top(_top(right, [Rule(92, 590, 92, 1100), Rule(2463, 590, 2463, 1100)]))
+    assert "producer.name" not in got
+
+
+def test_a_garbled_fax_label_level_with_phone_is_not_taken_for_the_number():
+    # "FAX" read "FAN", level with the small "PHONE" label, while the typed numbers sit a
+    # little lower: the phone was read as "FAN", no number, and lost.
+    right = [Word(t, b, 0.9, 1) for t, b in (
+        ("PHONE", (1202, 598, 1269, 614)), ("614.771.5144", (1359, 606, 1625, 631)),
+        ("FAN", (1859, 598, 1903, 614)), ("614.781.0957", (1976, 606, 2241, 631)),
+        # The labels' second line, "(A/C, No, Ext):" and "(A/C, No):", garbled.
+        ("fAU", (1201, 624, 1235, 637)), ("NG", (1257, 624, 1282, 636)),
+        ("Fa", (1298, 623, 1335, 637)), ("fAC", (1859, 624, 1894, 637)),
+        ("Nes", (1918, 623, 1951, 636)))]
+    got = _read_top(_top(right, [Rule(1195, 590, 1195, 1100)]))
+    assert got["producer.phone"] == "(614) 771-5144"
+    assert got["producer.fax"] == "(614) 781-0957"
+
+
+def _insurers(labels: list[str]) -> PageContent:
+    return insurer_rows(_w, labels)
+
+
+def test_a_letter_misread_in_another_row_does_not_stop_the_others_being_counted():
+    # Row A's and B's labels garbled past matching, C read, and F's "INSURER F" read
+    # "INSMERERE", taken for E: before, the two disagreeing letters left every insurer unread.
+    got = _read_top(_insurers(["INVUKRIEKR", "INMERIR", "INSURER C", "", "", "INSMERERE"]))
+    assert got["insurers.A.name"] == "ERIE INSURANCE EXCHANGE"
+    assert got["insurers.B.name"] == "OWNERS INSURANCE COMPANY"
+    assert got["insurers.C.naic"] == "29459"
+
+
+def test_row_a_is_counted_from_a_letter_several_rows_below():
+    # Only "INSURER D" read: row A is three rows up, further than the rules looked before.
+    got = _read_top(_insurers(["INNPRER A", "", "", "INSURER D", "", ""]))
+    assert got["insurers.A.name"] == "ERIE INSURANCE EXCHANGE"
+    assert got["insurers.A.naic"] == "26271"
+
+
+def test_two_clean_labels_that_disagree_still_place_nothing():
+    got = _read_top(_insurers(["", "INSURER A", "INSURER C", "", "", ""]))
+    assert "insurers.B.name" not in got
+
+
+def test_a_rule_in_pieces_across_the_page_is_one_long_rule():
+    # The header row's top rule, its middle lost on a fax: 356 + 766 px of a 2550 px page,
+    # from one side to the other.  A short rule alone (a box) is not one.
+    page = _page([_w("X", 100, 100)], [Rule(129, 1230, 485, 1230), Rule(1700, 1227, 2466, 1227),
+                                       Rule(129, 1297, 2466, 1297), Rule(129, 1500, 900, 1500)])
+    assert long_rule_ys(build_layout(page)) == [1227, 1297]
+
+
+def _dates(**fields: str) -> Collector:
+    col = Collector(page=1)
+    for path, value in fields.items():
+        col.fields[path.replace("__", ".")] = FieldValue(path, value, 0.95, 1, (0, 0, 1, 1))
+    return col
+
+
+def test_a_garbled_effective_date_is_filled_in_from_its_expiration():
+    col = _dates(policies__general_liability__expiration_date="2026-09-11")
+    col.garbled["policies.general_liability.effective_date"] = [
+        _w("M:11", 1471, 1434), _w("25", 1554, 1433)]
+    fill_dates(col)
+    f = col.fields["policies.general_liability.effective_date"]
+    assert f.value == "2025-09-11"
+    assert f.confidence == FILLED_CONFIDENCE and "filled in" in f.notes[0]
+    assert f.bbox == (1471, 1433, 1582, 1452)
+    assign_status(col.fields)
+    assert f.status == "needs_review"
+
+
+def test_a_date_is_filled_in_from_the_other_policies_and_only_when_it_fits():
+    col = _dates(policies__general_liability__effective_date="2025-09-11",
+                 policies__general_liability__expiration_date="2026-09-11")
+    col.garbled["policies.workers_compensation.expiration_date"] = [_w("011", 1660, 2238),
+                                                                    _w("26", 1745, 2238)]
+    # Nothing of 03/01/25 left in what was read: no guess.
+    col.garbled["policies.workers_compensation.effective_date"] = [_w("(L228", 1470, 2238)]
+    fill_dates(col)
+    assert col.fields["policies.workers_compensation.expiration_date"].value == "2026-09-11"
+    assert "policies.workers_compensation.effective_date" not in col.fields
+
+
+def test_two_candidates_that_fit_alike_fill_nothing():
+    col = _dates(policies__general_liability__effective_date="2025-09-11",
+                 policies__automobile_liability__effective_date="2025-09-17")
+    col.garbled["policies.umbrella_liability.effective_date"] = [_w("09:1", 1470, 2083),
+                                                                 _w("25", 1552, 2083)]
+    fill_dates(col)
+    assert "policies.umbrella_liability.effective_date" not in col.fields
+
+
+def test_a_date_read_is_never_replaced():
+    col = _dates(policies__general_liability__effective_date="2025-09-11",
+                 policies__general_liability__expiration_date="2026-09-11")
+    col.garbled["policies.general_liability.effective_date"] = [_w("O9/11/24", 1470, 1434)]
+    fill_dates(col)
+    assert col.fields["policies.general_liability.effective_date"].value == "2025-09-11"
