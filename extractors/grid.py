@@ -14,7 +14,9 @@ from extractors.gridrules import (
     headers_agree,
     kinds_by_form_order,
     limit_rows,
+    long_rule_ys,
     section_columns,
+    vrule_xs,
 )
 from extractors.layout import LabelHit, PageLayout, group_rows, levenshtein, split_segments
 from extractors.patterns import norm
@@ -39,44 +41,6 @@ class Section:
 
 def hits_between(layout: PageLayout, lid: str, y0: float, y1: float) -> list[LabelHit]:
     return [h for h in layout.all(lid) if y0 <= h.cy <= y1]
-
-
-def long_rule_ys(layout: PageLayout) -> list[float]:
-    """y of the horizontal rules across more than half the page, top to bottom.  A fax
-    breaks a rule into pieces (a thin stretch lost in its 1-bit decision, a dropped scan
-    line): pieces level with each other (within 4 px) count together, and pieces reaching
-    from side to side with a third of the page between them are one rule.  The header
-    row's top rule in two pieces had put the coverages disclaimer into the header row and lost
-    the expiration column."""
-    ys: list[float] = []
-    width = layout.page.width
-    pieces = sorted(layout.hrules, key=lambda r: r.y0)
-    i = 0
-    while i < len(pieces):
-        j = i + 1
-        while j < len(pieces) and pieces[j].y0 - pieces[j - 1].y0 <= 4:
-            j += 1
-        group = sorted(pieces[i:j], key=lambda r: r.x0)
-        cover, end = 0.0, -1e9
-        for r in group:
-            cover += max(0.0, r.x1 - max(r.x0, end))
-            end = max(end, r.x1)
-        span = max(r.x1 for r in group) - group[0].x0
-        if cover > 0.5 * width or span > 0.8 * width and cover > 0.3 * width:
-            ys.append(max(group, key=lambda r: r.x1 - r.x0).y0)
-        i = j
-    return ys
-
-
-def _vrule_xs(layout: PageLayout, y0: float, y1: float) -> list[float]:
-    """x of vertical rules crossing the band [y0, y1], merged when within a few pixels."""
-    xs = sorted(r.x0 for r in layout.vrules if r.y0 <= y0 + 5 and r.y1 >= y1 - 5)
-    merged: list[float] = []
-    for x in xs:
-        if merged and x - merged[-1] < 12:
-            continue
-        merged.append(x)
-    return merged
 
 
 # Header words naming each column; a column's header may be printed on one line or two
@@ -228,13 +192,13 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
     if band is not None:
         # The ruled cells of the header row, named by the form's column order, when the
         # headers OCR read agree with that order (a fax garbles some of them).
-        ruled = columns_by_rules(_vrule_xs(layout, band[0] + 3, band[1] - 3), heads)
+        ruled = columns_by_rules(vrule_xs(layout, band[0] + 3, band[1] - 3), heads)
         if ruled is None:
             # The header row's own rules broken (a fax): those of the first section below.
             below = [y for y in long_rule_ys(layout)
                      if header_bottom + 3 * layout.char_height < y]
             if below:
-                ruled = section_columns(_vrule_xs(layout, header_bottom + 5, min(below) - 5))
+                ruled = section_columns(vrule_xs(layout, header_bottom + 5, min(below) - 5))
                 if ruled is not None and not headers_agree(ruled, heads):
                     ruled = None
         if ruled is not None:
@@ -242,9 +206,9 @@ def find_grid(layout: PageLayout, sk: Skeleton) -> Grid | None:
                         bottom=_rules_end(layout, ruled, header_bottom, bottom))
     h = layout.char_height
     if gl and header_bottom < gl.y0 < header_bottom + 4 * h:
-        xs = _vrule_xs(layout, header_bottom + 5, gl.y1)
+        xs = vrule_xs(layout, header_bottom + 5, gl.y1)
     else:  # the first row, whatever its label; a fax's rules may start a little below
-        xs = _vrule_xs(layout, header_bottom + h, header_bottom + 3 * h)
+        xs = vrule_xs(layout, header_bottom + h, header_bottom + 3 * h)
     cols: dict[str, tuple[float, float]] = {}
     order = [lid for lid in HEADERS if lid in heads]
     for i, lid in enumerate(order):
@@ -287,7 +251,7 @@ def _grid_by_rules(layout: PageLayout, top: float, bottom: float) -> Grid | None
     long_rules = [y for y in long_rule_ys(layout) if top < y < bottom]
     h = layout.char_height
     for a, b in zip(long_rules, long_rules[1:], strict=False):
-        xs = _vrule_xs(layout, a + 3, b - 3)
+        xs = vrule_xs(layout, a + 3, b - 3)
         if 1.5 * h < b - a < 8 * h:
             cols = columns_by_rules(xs, _header_groups(layout, a, b), min_agree=2)
             if cols is not None:

@@ -38,6 +38,44 @@ LIMIT_ROWS: dict[str, tuple[str | None, ...]] = {
 SECTION_ORDER = ("gl", "auto", "umbrella", "wc")
 
 
+def long_rule_ys(layout: PageLayout) -> list[float]:
+    """y of the horizontal rules across more than half the page, top to bottom.  A fax
+    breaks a rule into pieces (a thin stretch lost in its 1-bit decision, a dropped scan
+    line): pieces level with each other (within 4 px) count together, and pieces reaching
+    from side to side with a third of the page between them are one rule.  The header
+    row's top rule in two pieces had put the coverages disclaimer into the header row and lost
+    the expiration column."""
+    ys: list[float] = []
+    width = layout.page.width
+    pieces = sorted(layout.hrules, key=lambda r: r.y0)
+    i = 0
+    while i < len(pieces):
+        j = i + 1
+        while j < len(pieces) and pieces[j].y0 - pieces[j - 1].y0 <= 4:
+            j += 1
+        group = sorted(pieces[i:j], key=lambda r: r.x0)
+        cover, end = 0.0, -1e9
+        for r in group:
+            cover += max(0.0, r.x1 - max(r.x0, end))
+            end = max(end, r.x1)
+        span = max(r.x1 for r in group) - group[0].x0
+        if cover > 0.5 * width or span > 0.8 * width and cover > 0.3 * width:
+            ys.append(max(group, key=lambda r: r.x1 - r.x0).y0)
+        i = j
+    return ys
+
+
+def vrule_xs(layout: PageLayout, y0: float, y1: float) -> list[float]:
+    """x of vertical rules crossing the band [y0, y1], merged when within a few pixels."""
+    xs = sorted(r.x0 for r in layout.vrules if r.y0 <= y0 + 5 and r.y1 >= y1 - 5)
+    merged: list[float] = []
+    for x in xs:
+        if merged and x - merged[-1] < 12:
+            continue
+        merged.append(x)
+    return merged
+
+
 def columns_by_rules(xs: Sequence[float], heads: dict[str, BBox], *, min_agree: int = 3
                      ) -> dict[str, tuple[float, float]] | None:
     """Columns named by their place between the header row's vertical rules ``xs``.

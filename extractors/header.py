@@ -334,7 +334,10 @@ def read_bottom(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     if desc is not None:
         # The label runs on "(ACORD 101, Additional Remarks Schedule, may be attached ...)";
         # the text starts below the label's row.
-        label_row_end = max((w.y1 for w in same_row(page.words, desc)), default=desc.y1)
+        # Not by a word as tall as two lines (OCR's box around a label's word and a piece
+        # of the first line below: "MPENSATION" of "COMPENSATION"): that lost the line.
+        label_row_end = max((w.y1 for w in same_row(page.words, desc)
+                             if w.height <= 1.5 * desc.height), default=desc.y1)
         y_end = holder.y0 - 4 if holder else page.height
         lines = region_lines(layout, 0, label_row_end + 1, page.width, y_end, exclude=set())
         if lines and all(norm(w.text) in _DESC_LABEL_WORDS for ln in lines for w in ln):

@@ -206,6 +206,25 @@ def parse_flag(text: str) -> tuple[bool | None, float]:
 _POLICY_OK = re.compile(r"^[A-Z0-9][A-Z0-9\- /.]*[A-Z0-9]$")
 
 
+# Characters OCR reads as each other across letters and digits (0/O/D/Q/U, 1/I/l, 2/Z,
+# 5/S, 6/G, 8/B, 9/g).
+_CONFUSABLE = frozenset("0125689ODQUIlZSGBg")
+
+
+def settled_policy_number(text: str) -> bool:
+    """Whether nothing in a policy number is a letter-or-digit guess: no confusable
+    character in a part mixing letters and digits ("BA0V4", "XL5F7": the font alone tells
+    O from 0 there, and two reads agreed on the wrong one as often as not), and no lower
+    case (policy numbers are printed in capitals).  "CPP 81-5136470-84" is settled."""
+    for part in re.split(r"[\s\-./]+", text):
+        if any(c.islower() for c in part):
+            return False
+        mixed = any(c.isalpha() for c in part) and any(c.isdigit() for c in part)
+        if mixed and any(c in _CONFUSABLE for c in part):
+            return False
+    return True
+
+
 def parse_policy_number(text: str) -> tuple[str | None, float]:
     t = clean_text(text)
     if not t:

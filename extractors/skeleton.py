@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from extractors.layout import LabelHit, PageLayout, place_hit
 from extractors.patterns import norm
@@ -159,6 +159,30 @@ def _holder_by_place(layout: PageLayout, cancel: LabelHit, left: LabelHit | None
                      (int(x0), cancel.y0, int(x0) + 4 * h, cancel.y1), layout.page.number)
 
 
+# The words of "DESCRIPTION OF OPERATIONS / LOCATIONS / VEHICLES (ACORD 101, Additional
+# Remarks Schedule, may be attached if more space is required)", and those only the title
+# prints (a description's text may well say "additional insured ... operations").
+_DESC_WORDS = ("description", "operations", "locations", "vehicles", "acord", "additional",
+               "remarks", "schedule", "attached", "required")
+_DESC_ONLY = frozenset(("locations", "vehicles", "acord", "remarks", "schedule"))
+
+
+def _description_by_words(layout: PageLayout, y0: float, y1: float) -> LabelHit | None:
+    """The description box's title garbled past matching ("DESCRIPTION JF OPERATIONS",
+    "DEM RIPEON OF OFERAUONS LOC VTHIONS VEHI LES VCORD"): the first row below the grid
+    that reads like it, three of its words or more, one of them one only the title has.
+    Without it the description was not read at all."""
+    for row in layout.rows:
+        if not y0 <= sum(w.cy for w in row) / len(row) <= y1:
+            continue
+        found = {m[0] for w in row if len(t := norm(w.text)) >= 4
+                 and (m := process.extractOne(t, _DESC_WORDS, scorer=fuzz.ratio,
+                                              score_cutoff=70))}
+        if len(found) >= 3 and found & _DESC_ONLY:
+            return place_hit("DESCRIPTION", row, (0, 0, 0, 0), layout.page.number)
+    return None
+
+
 def find_skeleton(layout: PageLayout) -> Skeleton:
     sk = Skeleton()
     page = layout.page
@@ -213,7 +237,7 @@ def find_skeleton(layout: PageLayout) -> Skeleton:
     holders = layout.anchors("CERT_HOLDER", grid_top, alone=True)
     holder_y = holders[-1].y0 if holders else page.height
     descs = layout.anchors("DESCRIPTION", grid_top, holder_y)
-    sk.description = descs[-1] if descs else None
+    sk.description = descs[-1] if descs else _description_by_words(layout, grid_top, holder_y)
     below_desc = sk.description.y1 if sk.description else grid_top
     sk.holder = layout.anchor("CERT_HOLDER", below_desc, alone=True)
     sk.cancellation = layout.anchor("CANCELLATION", below_desc, alone=True)

@@ -14,7 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from extractors.layout import group_rows
-from extractors.normalize import parse_flag, parse_insurer_letter, parser_for
+from extractors.normalize import (
+    parse_flag,
+    parse_insurer_letter,
+    parser_for,
+    settled_policy_number,
+)
 from pipeline import tesseract
 from pipeline.record import field_family
 from pipeline.reread import binarize, read_crops
@@ -23,6 +28,13 @@ from pipeline.types import Extraction, FieldValue, PageContent, Word
 # Confidence of a value two reads agree on.  bench/accuracy.py measures how often such
 # values were right (the "agreed" rows of its reliability table, docs/benchmarks.md).
 AGREED_CONFIDENCE = 0.93
+# A settled policy number two reads agree on, spacing and all, first read with an OCR
+# confidence of POLICY_READ_FLOOR or more, not on a fax: accepted.  "9241U037372" read
+# "92410037372" at 0.24 (a letter among digits read as the digit it looks like), and a
+# second read agreed; on a fax "6972Z866512" read "69722866512" at 0.91, and agreed (two
+# reads of the same broken pixels; faxes have their three readings' vote instead).
+POLICY_AGREED_CONFIDENCE = 0.96
+POLICY_READ_FLOOR = 0.6
 PAD_X, PAD_Y = 8, 5  # at least; horizontally 1.5 line heights
 MAX_HEIGHT = 70  # pixels at 300 dpi: one line of text; taller values span several lines
 AGREED_NOTE = "a second read agreed"
@@ -33,12 +45,15 @@ def unsure(path: str, f: FieldValue) -> bool:
     (a validation finding in the notes is not something a second read can clear), and more
     than one character (the insurer letter and the flags had their own whitelisted reread).
 
-    Not policy numbers: two reads of "V0V7" agreed on "VOV7" as often as not (seed 7301),
-    since nothing but the font tells O from 0 in a string of arbitrary letters and digits.
+    Policy numbers only when settled (extractors.normalize.settled_policy_number): two
+    reads of "V0V7" agreed on "VOV7" as often as not (seed 7301), since nothing but the
+    font tells O from 0 in a string of arbitrary letters and digits.
     """
-    return (f.status == "needs_review" and not f.notes
-            and field_family(path) != "policy_numbers"
-            and parser_for(path) not in (parse_flag, parse_insurer_letter))
+    if f.status != "needs_review" or f.notes:
+        return False
+    if field_family(path) == "policy_numbers":
+        return isinstance(f.value, str) and settled_policy_number(f.value)
+    return parser_for(path) not in (parse_flag, parse_insurer_letter)
 
 
 def second_read(pages: list[PageContent], *extractions: Extraction, timeout: float,
@@ -68,14 +83,15 @@ def second_read(pages: list[PageContent], *extractions: Extraction, timeout: flo
             # A fax page is black and white already, softened, and read by the standard
             # model: thresholded again its thin strokes break (pipeline/reread.py).
             model = tesseract.STANDARD if page.bilevel else tesseract.FAST
-            todo.append((f, parser, crop if page.bilevel else binarize(crop), model))
+            todo.append((f, parser, crop if page.bilevel else binarize(crop), model,
+                         page.bilevel))
     if not todo:
         return 0
-    for model in {m for *_, m in todo}:
+    for model in {t[3] for t in todo}:
         mine = [t for t in todo if t[3] == model]
-        found = read_crops([c for _, _, c, _ in mine], timeout=timeout, model=model)
-        for (f, parser, _, _), words in zip(mine, found, strict=True):
-            _judge(f, parser, group_rows(words))
+        found = read_crops([t[2] for t in mine], timeout=timeout, model=model)
+        for (f, parser, _, _, fax), words in zip(mine, found, strict=True):
+            _judge(f, parser, group_rows(words), fax=fax)
     return len(todo)
 
 
@@ -84,7 +100,8 @@ _EDGE_JUNK = "|[]{}()¢;:_~'\"\u2018\u2019\u201c\u201d"
 MAX_RUN = 4  # words: a value is found inside a reading with its label's remnants around it
 
 
-def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]]) -> None:
+def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]], *, fax: bool = False
+           ) -> None:
     """Agreement when the second reading, or a run of its words (the wider cut takes in a
     label's remnant, "ess_dramirez@..." or "S$ 500,000"), normalizes to the same value.
     An address's lines are joined as the extractor joins them ("9081 Harbor Rd, Buffalo")."""
@@ -97,7 +114,11 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]]) -> None:
     if fits:
         # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof:
         # the cleanest run that agrees counts.
-        f.confidence = round(max(f.confidence, AGREED_CONFIDENCE * max(fits)), 4)
+        settled = not fax and field_family(f.path) == "policy_numbers" \
+            and isinstance(f.value, str) and settled_policy_number(f.value) \
+            and f.confidence >= POLICY_READ_FLOOR
+        agreed = POLICY_AGREED_CONFIDENCE if settled else AGREED_CONFIDENCE
+        f.confidence = round(max(f.confidence, agreed * max(fits)), 4)
         f.notes.append(AGREED_NOTE)
     else:
         f.notes.append(f"a second read gave {text!r}")

@@ -14,6 +14,8 @@ from reportlab.lib.pagesizes import letter
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from extractors.layout import group_rows
+from extractors.validate import assign_status
 from pipeline import boxes as bx
 from pipeline import poppler, tesseract
 from pipeline import preprocess as pp
@@ -21,7 +23,13 @@ from pipeline import rules as rl
 from pipeline.periods import restore_periods
 from pipeline.reread import reread
 from pipeline.types import PAGE_DPI, Extraction, FieldValue, PageContent, Reread, Word
-from pipeline.verify import AGREED_CONFIDENCE, AGREED_NOTE, second_read
+from pipeline.verify import (
+    AGREED_CONFIDENCE,
+    AGREED_NOTE,
+    POLICY_AGREED_CONFIDENCE,
+    second_read,
+    unsure,
+)
 
 PT = PAGE_DPI / 72  # page pixels per point
 H_PT = letter[1]
@@ -181,17 +189,21 @@ def _rendered(tmp_path: Path, draw, *, bilevel: bool = False
     return page, tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
 
 
+def _courier(*lines: str):
+    """A draw function typing ``lines`` in 10-point Courier, 50 points apart."""
+    def draw(c):
+        c.setFont("Courier", 10)
+        for i, text in enumerate(lines):
+            c.drawString(150, 500 - 50 * i, text)
+    return draw
+
+
 def _field(path: str, value, bbox) -> FieldValue:
     return FieldValue(path=path, value=value, confidence=0.6, page=1, bbox=bbox)
 
 
 def test_second_read_raises_agreeing_values_and_notes_disagreeing_ones(tmp_path):
-    def draw(c):
-        c.setFont("Courier", 10)
-        c.drawString(150, 500, "GL128052798")
-        c.drawString(150, 450, "10/09/2025")
-        c.drawString(150, 400, "1,000,000")
-    page, words = _rendered(tmp_path, draw)
+    page, words = _rendered(tmp_path, _courier("GL128052798", "10/09/2025", "1,000,000"))
     box = {w.text: w.bbox for w in words}
     fields = {
         "policies.general_liability.policy_number":
@@ -213,6 +225,42 @@ def test_second_read_raises_agreeing_values_and_notes_disagreeing_ones(tmp_path)
     assert occ.confidence == AGREED_CONFIDENCE
     exp = fields["policies.general_liability.expiration_date"]
     assert exp.confidence == 0.6 and exp.notes == ["a second read gave '10/09/2025'"]
+
+
+def test_a_settled_policy_number_two_reads_agree_on_is_accepted(tmp_path):
+    # Only letters and digits that cannot be taken for each other where they stand: both
+    # reads agreeing, spacing and all, is as sure as such numbers proved to be.
+    page, words = _rendered(tmp_path, _courier("CPP 81-5136470-84", "BA0V4 2023",
+                                               "92410037372"))
+    rows = group_rows(words)
+    boxes = [(min(w.x0 for w in r), min(w.y0 for w in r), max(w.x1 for w in r),
+              max(w.y1 for w in r)) for r in rows]
+    gl, auto, xs = ("policies.general_liability.policy_number",
+                    "policies.automobile_liability.policy_number",
+                    "policies.excess_liability.policy_number")
+    fields = {gl: _field(gl, "CPP 81-5136470-84", boxes[0]),
+              auto: _field(auto, "BA0V4 2023", boxes[1]),
+              xs: _field(xs, "92410037372", boxes[2])}
+    fields[xs].confidence = 0.24  # first read unsure: a letter may hide among the digits
+    assign_status(fields)
+    assert [unsure(p, f) for p, f in fields.items()] == [True, False, True]  # 0 or O: a guess
+    assert second_read([page], Extraction(fields=fields), timeout=60) == 2
+    assert fields[gl].confidence == POLICY_AGREED_CONFIDENCE
+    assert fields[xs].confidence == AGREED_CONFIDENCE
+    assign_status(fields)
+    assert [f.status for f in fields.values()] == ["accepted", "needs_review", "needs_review"]
+
+
+def test_on_a_fax_two_reads_agreeing_do_not_accept_a_policy_number(tmp_path):
+    # Both reads see the same broken pixels ("6972Z866512" read "69722866512" twice).
+    page, words = _rendered(tmp_path, _courier("CPP 81-5136470-84"), bilevel=True)
+    box = (min(w.x0 for w in words), min(w.y0 for w in words), max(w.x1 for w in words),
+           max(w.y1 for w in words))
+    path = "policies.general_liability.policy_number"
+    f = _field(path, "CPP 81-5136470-84", box)
+    assert second_read([page], Extraction(fields={path: f}), timeout=60,
+                       wanted=lambda p, f: True) == 1
+    assert f.notes == [AGREED_NOTE] and f.confidence == AGREED_CONFIDENCE
 
 
 def test_second_read_finds_the_value_among_the_remnants_a_wider_cut_takes_in(tmp_path):

@@ -5,8 +5,8 @@ dates filled in from the others.  Pages are made of words and rules, as OCR give
 from forms import insurer_rows
 
 from extractors.fields import Collector
-from extractors.grid import long_rule_ys
-from extractors.header import read_header
+from extractors.gridrules import long_rule_ys
+from extractors.header import read_bottom, read_header
 from extractors.layout import build_layout
 from extractors.policydates import FILLED_CONFIDENCE, fill_dates
 from extractors.skeleton import find_skeleton
@@ -110,6 +110,49 @@ def test_row_a_is_counted_from_a_letter_several_rows_below():
 def test_two_clean_labels_that_disagree_still_place_nothing():
     got = _read_top(_insurers(["", "INSURER A", "INSURER C", "", "", ""]))
     assert "insurers.B.name" not in got
+
+
+def _bottom(title: list[str]) -> dict:
+    words = [_w("INSURED", 165, 987), _w("COVERAGES", 165, 1285),
+             # The workers compensation row's "describe under DESCRIPTION OF OPERATIONS".
+             _w("describe", 240, 2300), _w("under", 360, 2300), _w("DESCRIPTION", 450, 2300),
+             _w("OF", 610, 2300), _w("OPERATIONS", 650, 2300), _w("below", 800, 2300),
+             *[_w(t, 103 + 120 * k, 2493) for k, t in enumerate(title)],
+             _typed("WORKERS", 115, 2528), _typed("COMPENSATION", 303, 2528),
+             _typed("WAIVER", 594, 2528), _w("CERTIFICATE", 165, 2711), _w("HOLDER", 330, 2711),
+             _w("CANCELLATION", 1327, 2711), _typed("City", 180, 2760), _typed("Hall", 280, 2760)]
+    layout = build_layout(_page(words, []))
+    col = Collector(page=1)
+    read_bottom(layout, find_skeleton(layout), col)
+    return {p: f.value for p, f in col.fields.items()}
+
+
+def test_a_description_title_garbled_past_matching_is_the_row_that_reads_like_it():
+    got = _bottom(["DEM", "RIPEON", "OF", "OFERAUONS", "LOC", "VTHIONS", "VEHI", "LES",
+                   "VCORD", "0", "Additonal", "Reads"])
+    assert got["description_of_operations"] == "WORKERS COMPENSATION WAIVER"
+    assert got["certificate_holder.name"] == "City Hall"
+
+
+def test_a_word_as_tall_as_two_lines_does_not_hide_the_descriptions_first_line():
+    # OCR boxed the title's row and a piece of the first line together ("MPENSATION",
+    # 51 px tall): the first line was taken for the title's and the description, read
+    # from the second line only, accepted.
+    words = [_w("COVERAGES", 165, 1285),
+             _w("DESCRIPTION", 140, 2489), _w("OF", 304, 2489), _w("OPERATIONS", 341, 2489),
+             Word("MPENSATION", (1922, 2502, 2146, 2553), 0.85, 1),
+             _typed("COVERAGE", 154, 2529), _typed("IS", 361, 2530), _typed("SUBJECT", 426, 2530),
+             _typed("SUBROGATION", 154, 2575), _typed("APPLIES", 424, 2576),
+             _w("CERTIFICATE", 144, 2713), _w("HOLDER", 330, 2713)]
+    layout = build_layout(_page(words, []))
+    col = Collector(page=1)
+    read_bottom(layout, find_skeleton(layout), col)
+    assert col.fields["description_of_operations"].value.startswith("COVERAGE IS SUBJECT")
+
+
+def test_a_row_saying_only_additional_and_operations_is_no_description_title():
+    got = _bottom(["ADDITIONAL", "INSURED", "FOR", "OPERATIONS", "REQUIRED"])
+    assert "description_of_operations" not in got
 
 
 def test_a_rule_in_pieces_across_the_page_is_one_long_rule():

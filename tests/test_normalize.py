@@ -37,6 +37,14 @@ def test_a_hyphen_a_fax_read_as_tilde_or_colon_is_a_hyphen_again():
     assert nz.parse_policy_number("UB 12-2663842-88") == ("UB 12-2663842-88", 1.0)
 
 
+def test_a_policy_number_is_settled_when_no_character_is_a_letter_or_digit_guess():
+    for settled in ("CPP 81-5136470-84", "XS 4768899", "GL-0076993-05", "WCA 53-4061274-93"):
+        assert nz.settled_policy_number(settled), settled
+    # O or 0, S or 5, Z or 2 among letters and digits; lower case is a misreading.
+    for guess in ("BA0V4 2023", "XLSF7 2023", "CGL287677377", "mse4-wcamu-sy78951-34"):
+        assert not nz.settled_policy_number(guess), guess
+
+
 def test_an_email_label_remnant_glued_to_the_address_is_taken_off():
     assert nz.parse_email("address.certificates@cornerstonerisk.com") == (
         "certificates@cornerstonerisk.com", 0.8)
