@@ -29,34 +29,6 @@ from pipeline.record import policy_key
 from pipeline.reread import INSET
 from pipeline.types import BBox, CheckBox, Reread, Word
 
-GL_LIMITS = {
-    "L_EACH_OCCURRENCE": "each_occurrence",
-    "L_DAMAGE_RENTED": "damage_to_rented_premises",
-    "L_MED_EXP": "medical_expense",
-    "L_PERSONAL_ADV": "personal_advertising_injury",
-    "L_GENERAL_AGGREGATE": "general_aggregate",
-    "L_PRODUCTS": "products_completed_operations_aggregate",
-}
-AUTO_LIMITS = {
-    "L_CSL": "combined_single_limit",
-    "L_BI_PERSON": "bodily_injury_per_person",
-    "L_BI_ACCIDENT": "bodily_injury_per_accident",
-    "L_PROPERTY_DAMAGE": "property_damage",
-}
-UMB_LIMITS = {"L_EACH_OCCURRENCE": "each_occurrence", "L_AGGREGATE": "aggregate"}
-WC_LIMITS = {
-    "L_EL_EACH_ACCIDENT": "el_each_accident",
-    "L_EL_DISEASE_EMPLOYEE": "el_disease_each_employee",
-    "L_EL_DISEASE_POLICY": "el_disease_policy_limit",
-}
-AUTO_OPTIONS = {
-    "ANY_AUTO": "any_auto",
-    "OWNED_AUTOS": "owned_autos_only",
-    "SCHEDULED_AUTOS": "scheduled_autos",
-    "HIRED_AUTOS": "hired_autos_only",
-    "NON_OWNED_AUTOS": "non_owned_autos_only",
-}
-
 
 def _col_words(layout: PageLayout, grid: Grid, col: str, y0: float, y1: float) -> list[Word]:
     if col not in grid.cols:
@@ -115,6 +87,12 @@ def _printed_sign_end(layout: PageLayout, cell: BBox, h: float) -> float:
 DATE_CHARS = "0123456789/"
 MONEY_CHARS = "0123456789$,."
 
+
+
+def _amount_like(text: str) -> bool:
+    """A word of an amount: it carries digits, or is a short amount whose 1 OCR read as a
+    letter ("$IM")."""
+    return any(c.isdigit() for c in text) or nz.parse_money(text)[0] is not None
 
 class PolicyReader:
     def __init__(self, layout: PageLayout, grid: Grid, col: Collector) -> None:
@@ -276,8 +254,7 @@ class PolicyReader:
                 # After the label come its remainder ("(Any one person)") and the form's
                 # "$"; the amount is what carries digits.
                 words = [w for w in same_row(self.layout.page.words, hit)
-                         if w.x0 > hit.x1 and w.x1 <= lim_x[1] + 10
-                         and any(c.isdigit() for c in w.text)]
+                         if w.x0 > hit.x1 and w.x1 <= lim_x[1] + 10 and _amount_like(w.text)]
                 structure = 1.0 if hit.edits == 0 else 0.97
                 if self.col.add(f"{base}.limits.{key}", words, nz.parse_money,
                                 structure=structure):
@@ -315,7 +292,7 @@ class PolicyReader:
             if key is None or key in labelled or path in self.col.fields:
                 continue
             words = [w for w in self.layout.words_in(divider, a, lim[1] + 10, b)
-                     if any(c.isdigit() for c in w.text)]
+                     if _amount_like(w.text)]
             if self.col.add(path, words, nz.parse_money, structure=structure):
                 self.col.fields[path].notes.append("limit named by its row: label unread")
                 got = True

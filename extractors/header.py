@@ -304,11 +304,14 @@ def _insurers(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     if sk.naic is not None:
         near = [r.x0 for r in layout.vrules if sk.naic.x0 - 80 <= r.x0 <= sk.naic.x0 + 2]
         naic_x = max(near) if near else sk.naic.x0 - sk.naic.height
-    for letter, hit in sk.insurers.items():
+    used: set[int] = set()
+    for letter, hit in sorted(sk.insurers.items()):
         # A word as tall as two rows is OCR's box around pieces of both (an "Association"
-        # of insurer C's long name seen again on D's row).
+        # of insurer C's long name seen again on D's row); one a row above took is its
+        # ("Company" of D's name read again as insurer E, accepted).
         words = [w for w in _value_right(layout, hit, right) if w.text not in (":", "|")
-                 and w.height <= 2.5 * hit.height]
+                 and w.height <= 2.5 * hit.height and id(w) not in used]
+        used.update(id(w) for w in words)
         name_words = [w for w in words if naic_x is None or w.cx < naic_x]
         naic_words = [w for w in words if naic_x is not None and w.cx >= naic_x]
         if naic_x is None and words and nz.parse_naic(words[-1].text)[0]:

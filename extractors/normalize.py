@@ -106,9 +106,13 @@ def parse_money(text: str) -> tuple[int | None, float]:
         value, fit = parse_money(t)
         return value, min(fit, 0.8)
     m = _MONEY_SHORT.match(t)
+    fit = 0.95
+    if not m and t.startswith("$") and (
+            m := _MONEY_SHORT.match("$" + _digits_fixed(t[1:-1])[0] + t[-1:])):
+        fit = 0.7  # "$IM", "$lM": the 1 read as the letter it looks like
     if m:
         mult = 1_000_000 if m.group(2).upper() == "M" else 1_000
-        return int(round(float(m.group(1)) * mult)), 0.95
+        return int(round(float(m.group(1)) * mult)), fit
     fit = 1.0
     m = _MONEY.match(t)
     if not m:
@@ -276,10 +280,17 @@ reciprocal exchange lloyds guaranty guarantee security standard state county cit
 """.split())
 
 
+# "INSURER A :" ending in the name's cell: its letter and colon ("A: EVANSTON INSURANCE
+# COMPANY", accepted at 0.84 on an upside-down sheet).  No carrier's name starts so.
+_LETTER_REMNANT = re.compile(r"^[A-F]\s*:\s*(?=\S)")
+
+
 def parse_insurer_name(text: str) -> tuple[str | None, float]:
     t, fit = parse_text(text)
     if t is None:
         return t, fit
+    if _LETTER_REMNANT.match(t):
+        t, fit = _LETTER_REMNANT.sub("", t), min(fit, 0.85)
     words = t.split(" ")
     for i, w in enumerate(words):
         core = w.rstrip(",.")

@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 from extractors import normalize as nz
-from extractors.coverages import (
-    AUTO_LIMITS,
-    AUTO_OPTIONS,
-    GL_LIMITS,
-    UMB_LIMITS,
-    WC_LIMITS,
-    PolicyReader,
-    _col_words,
-    row_bounds,
-)
+from extractors.coverages import PolicyReader, _col_words, row_bounds
 from extractors.fields import Collector, join_words, same_row, text_lines
 from extractors.grid import Grid, Section, find_grid, find_sections, hits_between
 from extractors.layout import PageLayout
+from extractors.lines import AUTO_LIMITS, AUTO_OPTIONS, GL_LIMITS, UMB_LIMITS, WC_LIMITS
 from extractors.skeleton import Skeleton
 from pipeline.types import Reread
 

@@ -107,6 +107,16 @@ def test_row_a_is_counted_from_a_letter_several_rows_below():
     assert got["insurers.A.naic"] == "26271"
 
 
+def test_a_word_boxed_across_two_insurer_rows_is_the_upper_ones():
+    # OCR's box around "Company" reached down into D's row: it was read as insurer E,
+    # an insurer the certificate does not have, and accepted.
+    page = _insurers(["INSURER A", "INSURER B", "INSURER C", "INSURER D", "", ""])
+    page.words.append(Word("COMPANY", (1930, 1022, 2080, 1064), 0.96, 1))
+    got = _read_top(page)
+    assert got["insurers.C.name"] == "TWIN CITY FIRE COMPANY"
+    assert "insurers.D.name" not in got
+
+
 def test_two_clean_labels_that_disagree_still_place_nothing():
     got = _read_top(_insurers(["", "INSURER A", "INSURER C", "", "", ""]))
     assert "insurers.B.name" not in got

@@ -3,12 +3,13 @@
 import numpy as np
 from forms import grid_header
 
-from extractors.coverages import GL_LIMITS, MONEY_CHARS, PolicyReader
+from extractors.coverages import MONEY_CHARS, PolicyReader
 from extractors.fields import Collector
 from extractors.grid import Grid, Section, find_grid, find_sections
 from extractors.gridrules import columns_by_rules, kinds_by_form_order, limit_rows
 from extractors.header import read_header
 from extractors.layout import build_layout
+from extractors.lines import GL_LIMITS
 from extractors.skeleton import find_skeleton
 from pipeline.types import CheckBox, PageContent, Rule, Word
 
@@ -86,6 +87,16 @@ def _gl_limits(page: PageContent) -> tuple[dict, Collector]:
     PolicyReader(layout, grid, col).limits("policies.gl", GL_LIMITS, GL_TOP, GL_TOP + 7 * ROW,
                                            "gl")
     return {p.rsplit(".", 1)[1]: f for p, f in col.fields.items()}, col
+
+
+def test_a_short_amount_whose_one_ocr_read_as_a_letter_is_read():
+    # "$1M" read "$IM" on a fax: no digit in it, so it was no amount at all.
+    page = _garbled_gl_page({0: "EACH OCCURRENCE"})
+    [i] = [k for k, w in enumerate(page.words) if w.text == "1,000,000" and w.y0 > GL_TOP + ROW]
+    page.words[i] = Word("$IM", page.words[i].bbox, 0.95, 1)
+    got, _ = _gl_limits(page)
+    assert got["personal_advertising_injury"].value == 1000000
+    assert got["personal_advertising_injury"].confidence < 0.8  # mended, not read
 
 
 def test_limits_whose_labels_are_garbled_are_named_by_their_row():

@@ -45,6 +45,19 @@ def test_a_policy_number_is_settled_when_no_character_is_a_letter_or_digit_guess
         assert not nz.settled_policy_number(guess), guess
 
 
+def test_a_short_amount_with_its_one_read_as_a_letter():
+    assert nz.parse_money("$IM") == (1_000_000, 0.7)
+    assert nz.parse_money("$lM") == (1_000_000, 0.7)
+    assert nz.parse_money("$1M") == (1_000_000, 0.95)
+    assert nz.parse_money("IM")[0] is None and nz.parse_money("$M")[0] is None
+
+
+def test_the_insurer_labels_letter_and_colon_are_no_part_of_the_name():
+    assert nz.parse_insurer_name("A: EVANSTON INSURANCE COMPANY") == (
+        "EVANSTON INSURANCE COMPANY", 0.85)
+    assert nz.parse_insurer_name("A. M. Insurance Co")[0] == "A. M. Insurance Co"
+
+
 def test_an_email_label_remnant_glued_to_the_address_is_taken_off():
     assert nz.parse_email("address.certificates@cornerstonerisk.com") == (
         "certificates@cornerstonerisk.com", 0.8)
