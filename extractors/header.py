@@ -274,16 +274,27 @@ def _name_words(row: list[Word]) -> list[Word] | None:
     while start and _NAME_WORD.fullmatch(row[start - 1].text) \
             and norm(row[start - 1].text) not in _CONTACT_LABEL_WORDS:
         start -= 1
+    # A capitals word read at next to no confidence first is the garbled label run
+    # together ("CONLMCENANY" for "CONTACT NAME:", at 0.0), not the name's.
+    while start < len(row) and row[start].conf < 0.1 and row[start].text.isupper():
+        start += 1
     return row[start:] if len(row) - start >= 2 else None
 
 
 _NAME_WORD = re.compile(r"[A-Z][A-Za-z.'\-]*,?")
 
 
+def _label_wreck(w: Word) -> bool:
+    """A short capitals word read at next to no confidence: a label's wreck, not a value."""
+    return w.conf < 0.1 and len(w.text) <= 5 and w.text.isupper()
+
+
 def _contact_words(layout: PageLayout, contact: LabelHit, right: float) -> list[Word]:
     words = _value_right(layout, contact, right)
-    # The rest of the label when OCR did not match it whole ("CONTACT NAMES: Laura").
-    while words and norm(words[0].text) in ("name", "names"):
+    # The rest of the label when OCR did not match it whole ("CONTACT NAMES: Laura"), or
+    # garbled past recognition: a short word read at next to no confidence before the
+    # name ("ENA" and "NANMY" for NAME, at 0.0, then "Thomas Ramirez" at 0.9).
+    while words and (norm(words[0].text) in ("name", "names") or _label_wreck(words[0])):
         words = words[1:]
     if words:
         return words

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from extractors.policydates import FILLED_NOTE
 from pipeline.record import field_family
 from pipeline.types import FieldValue
 
@@ -66,6 +67,33 @@ def _date(f: FieldValue | None) -> dt.date | None:
         return None
 
 
+# Two dates of a policy read a year to the day apart, as policies run: each confirms the
+# other, when each was read (not filled in from the other: extractors/policydates.py) with
+# a confidence of PERIOD_FLOOR or more.  On 12 faxes of seed 8181, 32 of the 33 policy
+# dates left for review were right, and the wrong one (2028 for 2025) was no year apart.
+PERIOD_FLOOR = 0.3
+PERIOD_CONFIDENCE = 0.85
+PERIOD_NOTE = "a year to the day after the effective date, as policies run"
+
+
+def _a_year_apart(eff_f: FieldValue | None, exp_f: FieldValue | None, eff: dt.date,
+                  exp: dt.date) -> None:
+    if eff_f is None or exp_f is None:
+        return
+    try:
+        year_on = eff.replace(year=eff.year + 1)
+    except ValueError:  # 29 February
+        return
+    if exp != year_on or min(eff_f.confidence, exp_f.confidence) < PERIOD_FLOOR:
+        return
+    if any(n.startswith(FILLED_NOTE) for n in eff_f.notes + exp_f.notes):
+        return
+    for f in (eff_f, exp_f):
+        if f.confidence < PERIOD_CONFIDENCE:
+            f.confidence = PERIOD_CONFIDENCE
+            f.notes.append(PERIOD_NOTE)
+
+
 def cross_check(fields: dict[str, FieldValue]) -> None:
     letters = {p.split(".")[1] for p in fields if p.startswith("insurers.") and p.endswith(".name")}
     cert_date = _date(fields.get("certificate_date"))
@@ -81,6 +109,8 @@ def cross_check(fields: dict[str, FieldValue]) -> None:
             elif not 300 <= (exp - eff).days <= 1200:
                 _lower(eff_f, 0.85, "policy period is not about a year")
                 _lower(exp_f, 0.85, "policy period is not about a year")
+            else:
+                _a_year_apart(eff_f, exp_f, eff, exp)
         if cert_date and exp and exp < cert_date - dt.timedelta(days=400):
             _lower(exp_f, 0.8, "expired long before the certificate date")
         letter = fields.get(f"{base}.insurer")

@@ -87,6 +87,25 @@ def test_a_garbled_fax_label_level_with_phone_is_not_taken_for_the_number():
     assert got["producer.fax"] == "(614) 781-0957"
 
 
+def _contact_row(words: list[tuple[str, tuple[int, int, int, int], float]]) -> dict:
+    right = [Word(t, b, c, 1) for t, b, c in words] + [
+        Word("801.406.6657", (1333, 689, 1611, 716), 0.9, 1),
+        Word("INSURER(S)", (1371, 792, 1450, 810), 0.9, 1),
+        Word("NAIC", (2203, 793, 2281, 810), 0.9, 1)]
+    return _read_top(_top(right, [Rule(1059, 590, 1059, 1100)]))
+
+
+def test_a_label_wreck_read_at_no_confidence_is_no_part_of_the_contact():
+    # "CONTACT NAME:" read "CONTAC" "ENA", the second at 0.0: "ENA Thomas Ramirez" was
+    # accepted.  Run together into one word ("CONLMCENANY", no label found), likewise.
+    name = [("Thomas", (1290, 638, 1428, 664), 0.9), ("Ramirez", (1455, 637, 1619, 666), 0.95)]
+    got = _contact_row([("CONTACT", (1064, 633, 1170, 674), 0.9),
+                        ("ENA", (1176, 641, 1255, 659), 0.0), *name])
+    assert got["producer.contact"] == "Thomas Ramirez"
+    got = _contact_row([("CONLMCENANY", (1064, 641, 1258, 659), 0.0), *name])
+    assert got["producer.contact"] == "Thomas Ramirez"
+
+
 def _insurers(labels: list[str]) -> PageContent:
     return insurer_rows(_w, labels)
 

@@ -94,3 +94,31 @@ def test_a_limit_in_no_amount_limits_are_sold_in_is_unusual():
     assert fields[paths[0]].status == "needs_review"
     assert "unusual" in fields[paths[0]].notes[0]
     assert fields[paths[1]].status == fields[paths[2]].status == "accepted"
+
+
+def _period(eff: str, exp: str, eff_conf: float, exp_conf: float, **notes: list[str]) -> dict:
+    base = "policies.general_liability"
+    fields = {f"{base}.effective_date": _f(f"{base}.effective_date", eff, eff_conf),
+              f"{base}.expiration_date": _f(f"{base}.expiration_date", exp, exp_conf)}
+    for attr, n in notes.items():
+        fields[f"{base}.{attr}"].notes.extend(n)
+    cross_check(fields)
+    assign_status(fields)
+    return {p.rsplit(".", 1)[1]: f for p, f in fields.items()}
+
+
+def test_two_dates_a_year_to_the_day_apart_confirm_each_other():
+    # A fax's broken digits left both under the threshold; as a pair they are a policy year.
+    got = _period("2025-09-11", "2026-09-11", 0.45, 0.7)
+    assert [f.confidence for f in got.values()] == [0.85, 0.85]
+    assert all(f.status == "accepted" for f in got.values())
+    sure = _period("2025-09-11", "2026-09-11", 0.45, 0.99)["expiration_date"]
+    assert sure.confidence == 0.99 and not sure.notes
+
+
+def test_no_confirmation_from_a_filled_date_a_bare_guess_or_a_period_of_another_length():
+    filled = _period("2025-09-11", "2026-09-11", 0.5, 0.7, effective_date=[
+        "filled in from the policy's other date and the certificate's other policies"])
+    assert filled["effective_date"].status == "needs_review"
+    assert _period("2025-09-11", "2026-09-11", 0.2, 0.7)["effective_date"].confidence == 0.2
+    assert _period("2025-09-11", "2026-09-10", 0.5, 0.7)["effective_date"].confidence == 0.5
