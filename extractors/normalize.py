@@ -218,8 +218,12 @@ _CONFUSABLE = frozenset("0125689ODQUIlZSGBg")
 def settled_policy_number(text: str) -> bool:
     """Whether nothing in a policy number is a letter-or-digit guess: no confusable
     character in a part mixing letters and digits ("BA0V4", "XL5F7": the font alone tells
-    O from 0 there, and two reads agreed on the wrong one as often as not), and no lower
-    case (policy numbers are printed in capitals).  "CPP 81-5136470-84" is settled."""
+    O from 0 there, and two reads agreed on the wrong one as often as not), no letter O
+    anywhere (a 0 or a C read so: "CUP0K0" read "CUPOKO", "CGL" read "OGL", both agreed
+    on by a second read and accepted, seeds 6868 and 5353), and no lower case (policy
+    numbers are printed in capitals).  "CPP 81-5136470-84" is settled."""
+    if "O" in text:
+        return False
     for part in re.split(r"[\s\-./]+", text):
         if any(c.islower() for c in part):
             return False

@@ -41,7 +41,8 @@ def test_a_policy_number_is_settled_when_no_character_is_a_letter_or_digit_guess
     for settled in ("CPP 81-5136470-84", "XS 4768899", "GL-0076993-05", "WCA 53-4061274-93"):
         assert nz.settled_policy_number(settled), settled
     # O or 0, S or 5, Z or 2 among letters and digits; lower case is a misreading.
-    for guess in ("BA0V4 2023", "XLSF7 2023", "CGL287677377", "mse4-wcamu-sy78951-34"):
+    for guess in ("BA0V4 2023", "XLSF7 2023", "CGL287677377", "mse4-wcamu-sy78951-34",
+                  "CUPOKO 2025", "OGL 49-9013547-22"):
         assert not nz.settled_policy_number(guess), guess
 
 
