@@ -3,12 +3,10 @@ boxes and limits, within a section that extractors/grid.py located."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from extractors import normalize as nz
+from extractors.cells import amount_like, col_words, first_line, printed_sign_end
 from extractors.checkbox import is_checked, judge_box
 from extractors.fields import (
-    INK_GRAY,
     Collector,
     cell_has_ink,
     date_words,
@@ -29,70 +27,10 @@ from pipeline.record import policy_key
 from pipeline.reread import INSET
 from pipeline.types import BBox, CheckBox, Reread, Word
 
-
-def _col_words(layout: PageLayout, grid: Grid, col: str, y0: float, y1: float) -> list[Word]:
-    if col not in grid.cols:
-        return []
-    x0, x1 = grid.cols[col]
-    return layout.words_in(x0 + 2, y0 + 2, x1 - 2, y1 - 2)
-
-
-def row_bounds(layout: PageLayout, grid: Grid, line: list[Word]) -> tuple[float, float]:
-    """The ruled row around a line of words in the grid (else the line's height, padded)."""
-    x0, x1 = grid.cols.get("H_TYPE", (0, layout.page.width))
-    top, bottom = min(w.y0 for w in line), max(w.y1 for w in line)
-    h = bottom - top
-    spans = [r.y0 for r in layout.hrules if r.x0 <= x0 + 20 and r.x1 >= x1 - 20]
-    above = [y for y in spans if top - 2 * h <= y <= top + 2]
-    below = [y for y in spans if bottom - 2 <= y <= bottom + 2 * h]
-    return (max(above) if above else top - 0.6 * h, min(below) if below else bottom + 0.6 * h)
-
-
-def _first_line(words: list[Word], ok) -> list[Word]:
-    for line in text_lines(words):
-        if ok(join_words(line)):
-            return line
-    return []
-
-
-def _printed_sign_end(layout: PageLayout, cell: BBox, h: float) -> float:
-    """Where the form's "$" ends in a limit cell whole-page OCR read no sign in: the first
-    blot of ink from the cell's left, if it is no wider than a character and a gap follows;
-    else 1.5 character heights in, where a typed amount does not start."""
-    img = layout.page.image
-    x0, y0, x1, y1 = cell
-    fallback = x0 + 1.5 * h
-    if img is None:
-        return fallback
-    band = img[y0 + INSET:y1 - INSET, x0 + INSET:x1 - INSET]
-    if band.size == 0:
-        return fallback
-    cols = (band < INK_GRAY).sum(axis=0) > 0
-    inked = np.flatnonzero(cols)
-    if not inked.size or inked[0] > 1.5 * h:
-        return fallback
-    start = int(inked[0])
-    gaps = np.flatnonzero(~cols[start:])
-    if not gaps.size:
-        return fallback
-    end = start + int(gaps[0])  # first blank column after the blot
-    rest = np.flatnonzero(cols[end:])
-    gap = int(rest[0]) if rest.size else len(cols) - end
-    if end - start <= 0.9 * h and gap >= 0.3 * h:
-        return x0 + INSET + end
-    return fallback
-
-
 # What a date or an amount cell can hold, for reading it alone (pipeline.reread).
 DATE_CHARS = "0123456789/"
 MONEY_CHARS = "0123456789$,."
 
-
-
-def _amount_like(text: str) -> bool:
-    """A word of an amount: it carries digits, or is a short amount whose 1 OCR read as a
-    letter ("$IM")."""
-    return any(c.isdigit() for c in text) or nz.parse_money(text)[0] is not None
 
 class PolicyReader:
     def __init__(self, layout: PageLayout, grid: Grid, col: Collector) -> None:
@@ -138,13 +76,13 @@ class PolicyReader:
             return []
         L, g = self.layout, self.grid
         out = []
-        for line in text_lines(_col_words(L, g, "H_POLNUM", y0, y1)):
+        for line in text_lines(col_words(L, g, "H_POLNUM", y0, y1)):
             top, bottom = min(w.y0 for w in line), max(w.y1 for w in line)
             h = bottom - top
             if top <= first.bbox[3] or not any(c.isdigit() for c in join_words(line)):
                 continue
             band = (top - 0.5 * h, bottom + 0.5 * h)
-            if any(date_words(_col_words(L, g, col, *band), nz.parse_date)
+            if any(date_words(col_words(L, g, col, *band), nz.parse_date)
                    for col in ("H_EFF", "H_EXP")):
                 out.append(band)
         return out
@@ -156,19 +94,23 @@ class PolicyReader:
         place that row, the one-character cells are read on it alone.
         """
         L, g, col = self.layout, self.grid, self.col
-        num = _first_line(_col_words(L, g, "H_POLNUM", y0, y1),
+        num = first_line(col_words(L, g, "H_POLNUM", y0, y1),
                           lambda t: any(c.isdigit() for c in t))
         # OCR splits and joins monospaced numbers at will ("WC7 23103022"): where its
         # words are several, the spacing itself is a guess.
         structure = 0.85 if L.page.source == "ocr" and len(num) > 1 else 1.0
-        got = bool(col.add(f"{base}.policy_number", num, nz.parse_policy_number,
-                           structure=structure))
+        pol = col.add(f"{base}.policy_number", num, nz.parse_policy_number,
+                      structure=structure)
+        got = bool(pol)
+        if pol is not None and self._wrapped(num, y1):
+            # The second read cuts the number's own line: it would agree with half of it.
+            pol.notes.append("more printing right below the number: wrapped onto two lines?")
         if num and L.page.source == "ocr":
             self._unread_beside(f"{base}.policy_number", num, "H_POLNUM")
         row: list[Word] = list(num)
         unread: list[tuple[str, str]] = []
         for colname, attr in (("H_EFF", "effective_date"), ("H_EXP", "expiration_date")):
-            dates = date_words(_col_words(L, g, colname, y0, y1), nz.parse_date)
+            dates = date_words(col_words(L, g, colname, y0, y1), nz.parse_date)
             if col.add(f"{base}.{attr}", dates, nz.parse_date):
                 got = True
             else:
@@ -183,14 +125,14 @@ class PolicyReader:
             # A date OCR garbled past parsing ("2-94-9023"): its cell read alone, digits
             # only; what is still garbled then is filled in from the other dates.
             self._reread(colname, band, DATE_CHARS)
-            lines = text_lines(_col_words(L, g, colname, *band))
+            lines = text_lines(col_words(L, g, colname, *band))
             if lines and row:
                 # The line level with the row's other values (the band may reach the
                 # next policy's row), in reading order.
                 cy = sum(w.cy for w in row) / len(row)
                 line = min(lines, key=lambda ln: abs(sum(w.cy for w in ln) / len(ln) - cy))
                 col.garbled[f"{base}.{attr}"] = sorted(line, key=lambda w: w.x0)
-        letter = _first_line(_col_words(L, g, "H_INSR", *band),
+        letter = first_line(col_words(L, g, "H_INSR", *band),
                              lambda t: nz.parse_insurer_letter(t)[0] is not None)
         if col.add(f"{base}.insurer", letter, nz.parse_insurer_letter):
             got = True
@@ -199,6 +141,15 @@ class PolicyReader:
         if got:
             self.flags(base, *band)
         return got
+
+    def _wrapped(self, num: list[Word], y1: float) -> bool:
+        """A line typed tight under the policy number in its cell (a number wrapped onto
+        two lines; a second policy's number is a row further down)."""
+        h = max(w.height for w in num)
+        bottom = max(w.y1 for w in num)
+        below = [w for w in col_words(self.layout, self.grid, "H_POLNUM", bottom, y1)
+                 if w not in num and bottom - 2 < w.y0 < bottom + 0.6 * h]
+        return bool(below)
 
     def _cell(self, colname: str, band: tuple[float, float]) -> BBox | None:
         if colname not in self.grid.cols:
@@ -220,7 +171,7 @@ class PolicyReader:
         for colname, attr in (("H_ADDL", "additional_insured"), ("H_SUBR", "subrogation_waived")):
             if colname not in self.grid.cols:
                 continue  # the 2009/09 form has no SUBR WVD column: nothing to read
-            words = _col_words(self.layout, self.grid, colname, y0, y1)
+            words = col_words(self.layout, self.grid, colname, y0, y1)
             text = " ".join(w.text for w in words)
             value, fit = nz.parse_flag(text)
             if value is None:
@@ -254,7 +205,7 @@ class PolicyReader:
                 # After the label come its remainder ("(Any one person)") and the form's
                 # "$"; the amount is what carries digits.
                 words = [w for w in same_row(self.layout.page.words, hit)
-                         if w.x0 > hit.x1 and w.x1 <= lim_x[1] + 10 and _amount_like(w.text)]
+                         if w.x0 > hit.x1 and w.x1 <= lim_x[1] + 10 and amount_like(w.text)]
                 structure = 1.0 if hit.edits == 0 else 0.97
                 if self.col.add(f"{base}.limits.{key}", words, nz.parse_money,
                                 structure=structure):
@@ -292,7 +243,7 @@ class PolicyReader:
             if key is None or key in labelled or path in self.col.fields:
                 continue
             words = [w for w in self.layout.words_in(divider, a, lim[1] + 10, b)
-                     if _amount_like(w.text)]
+                     if amount_like(w.text)]
             if self.col.add(path, words, nz.parse_money, structure=structure):
                 self.col.fields[path].notes.append("limit named by its row: label unread")
                 got = True
@@ -326,7 +277,7 @@ class PolicyReader:
         signs = [w.x1 for w in self.layout.words_in(*cell) if w.text in ("$", "S", "s")]
         after = max(signs, default=None)
         if after is None:
-            after = _printed_sign_end(self.layout, cell, h)
+            after = printed_sign_end(self.layout, cell, h)
         amount = (int(after) + 2 - INSET, *cell[1:])
         if cell_has_ink(self.layout, amount):
             self.col.rereads.append(Reread(self.layout.page.number, amount, MONEY_CHARS))

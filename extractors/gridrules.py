@@ -41,8 +41,8 @@ SECTION_ORDER = ("gl", "auto", "umbrella", "wc")
 def long_rule_ys(layout: PageLayout) -> list[float]:
     """y of the horizontal rules across more than half the page, top to bottom.  A fax
     breaks a rule into pieces (a thin stretch lost in its 1-bit decision, a dropped scan
-    line): pieces level with each other (within 4 px) count together, and pieces reaching
-    from side to side with a third of the page between them are one rule.  The header
+    line): pieces level with each other (within 4 px) count together, and pieces that
+    reach from side to side (over 0.8 of the page) and cover a third of it are one rule.  The header
     row's top rule in two pieces had put the coverages disclaimer into the header row and lost
     the expiration column."""
     ys: list[float] = []

@@ -112,7 +112,8 @@ def parse_money(text: str) -> tuple[int | None, float]:
         fit = 0.7  # "$IM", "$lM": the 1 read as the letter it looks like
     if m:
         mult = 1_000_000 if m.group(2).upper() == "M" else 1_000
-        return int(round(float(m.group(1)) * mult)), fit
+        value = int(round(float(m.group(1)) * mult))
+        return (value, fit) if value >= MIN_AMOUNT else (None, 0.0)  # "$OK" is no 0
     fit = 1.0
     m = _MONEY.match(t)
     if not m:

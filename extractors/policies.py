@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from extractors import normalize as nz
-from extractors.coverages import PolicyReader, _col_words, row_bounds
+from extractors.cells import col_words, row_bounds
+from extractors.coverages import PolicyReader
 from extractors.fields import Collector, join_words, same_row, text_lines
 from extractors.grid import Grid, Section, find_grid, find_sections, hits_between
 from extractors.layout import PageLayout
@@ -197,7 +198,7 @@ def _proprietor(reader: PolicyReader, base: str, sec: Section) -> None:
 def _others(reader: PolicyReader, grid: Grid, sec: Section) -> None:
     """Free rows at the bottom of the grid: one `other` policy per row with a type."""
     layout = reader.layout
-    type_words = _col_words(layout, grid, "H_TYPE", sec.y0, sec.y1)
+    type_words = col_words(layout, grid, "H_TYPE", sec.y0, sec.y1)
     for line in text_lines(type_words):
         if not nz.clean_text(join_words(line)):
             continue
@@ -211,6 +212,6 @@ def _others(reader: PolicyReader, grid: Grid, sec: Section) -> None:
             reader.counts["other"] -= 1
             continue
         reader.col.add(f"{base}.description", line, nz.parse_text)
-        lim = _col_words(layout, grid, "H_LIMITS", y0, y1)
+        lim = col_words(layout, grid, "H_LIMITS", y0, y1)
         if lim:
             reader.col.add(f"{base}.limits.limit", lim, nz.parse_limit_text)

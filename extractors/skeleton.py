@@ -9,6 +9,7 @@ above CERTIFICATE HOLDER.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import median
 
 from rapidfuzz import fuzz, process
 
@@ -113,10 +114,15 @@ def _insurers_by_place(layout: PageLayout, sk: Skeleton) -> None:
     def row_of(hit: LabelHit) -> int | None:
         return next((i for i, (a, b) in enumerate(rows) if a <= hit.cy <= b), None)
 
+    # A lost rule merges two rows, and every row counted past it is one off: the rows
+    # must be even (a fax's header rows above A may be taller, so only from A's down).
+    heights = [b - a for a, b in rows]
+
     # Each letter read says where row A is; the most letters agreeing, then the closest
-    # spellings, win, and a letter read in another's row is dropped: a fax's "INSURER F"
-    # read "INSMERERE" (taken for E) had made every other letter unplaceable.  Labels
-    # read equally well that disagree say these rows are not the form's A to F.
+    # spellings, win.  A letter read in another letter's row of those six is dropped (a
+    # fax's "INSURER F" read "INSMERERE", taken for E, had made every other letter
+    # unplaceable); one read anywhere else, or labels read equally well that disagree,
+    # say these rows are not the form's A to F.
     starts: dict[int, list[str]] = {}
     for letter, hit in sk.insurers.items():
         if (n := row_of(hit)) is not None:
@@ -127,18 +133,29 @@ def _insurers_by_place(layout: PageLayout, sk: Skeleton) -> None:
         return
     start = ranked[0][2]
     agree = starts[start]
-    for letter in [k for k in sk.insurers if k not in agree]:
+    six = heights[max(0, start):start + len(LETTERS)]
+    if not six or max(six) > 1.4 * min(six):
+        return
+    drop = [k for k in sk.insurers if k not in agree]
+    for letter in drop:
+        n = row_of(sk.insurers[letter])
+        if n is None or not 0 <= n - start < len(LETTERS):
+            return
+    for letter in drop:
         del sk.insurers[letter]
+    # Placed labels take the size of a letter that stands, not of one dropped.
+    ref = sk.insurers[min(agree)]
+    x0, x1, h = ref.x0, ref.x1, ref.height
     for i, letter in enumerate(LETTERS):
         n = start + i
         if letter in sk.insurers or not 0 <= n < len(rows):
             continue
         a, b = rows[n]
-        # The label's garbled letter may end a little past the read label's ("RB" for B);
+        # The label's garbled letter may end at the read label's end ("RB" for B, "A");
         # a typed name starts a gap further right.
         words = [w for w in layout.page.words
                  if a < w.cy < b and x0 - h <= w.x0 and (
-                     w.x0 < x1 - 0.3 * h or w.x0 < x1 + 0.5 * h and len(w.text) <= 2)]
+                     w.x0 < x1 - 0.3 * h or w.x0 < x1 + 0.2 * h and len(w.text) <= 2)]
         cy = (a + b) / 2
         sk.insurers[letter] = place_hit(f"INSURER_{letter}", words,
                                         (x0, int(cy - h / 2), x1, int(cy + h / 2)),
@@ -169,17 +186,26 @@ _DESC_ONLY = frozenset(("locations", "vehicles", "acord", "remarks", "schedule")
 
 def _description_by_words(layout: PageLayout, y0: float, y1: float) -> LabelHit | None:
     """The description box's title garbled past matching ("DESCRIPTION JF OPERATIONS",
-    "DEM RIPEON OF OFERAUONS LOC VTHIONS VEHI LES VCORD"): the first row below the grid
-    that reads like it, three of its words or more, one of them one only the title has.
-    Without it the description was not read at all."""
-    for row in layout.rows:
-        if not y0 <= sum(w.cy for w in row) / len(row) <= y1:
+    "DEM RIPEON OF OFERAUONS LOC VTHIONS VEHI LES VCORD"): the first row below COVERAGES
+    that reads like it: three of its words or more, one of them one only the title has,
+    and two such, or print smaller than the next row's.  Without it the description was
+    not read at all.  The hit is the matched words (a word OCR boxed across two lines is
+    not the title's)."""
+    rows = [r for r in layout.rows if y0 <= sum(w.cy for w in r) / len(r) <= y1]
+    for i, row in enumerate(rows):
+        matched = [w for w in row if len(t := norm(w.text)) >= 4
+                   and process.extractOne(t, _DESC_WORDS, scorer=fuzz.ratio, score_cutoff=70)]
+        found = {process.extractOne(norm(w.text), _DESC_WORDS, scorer=fuzz.ratio)[0]
+                 for w in matched}
+        if len(found) < 3 or not found & _DESC_ONLY:
             continue
-        found = {m[0] for w in row if len(t := norm(w.text)) >= 4
-                 and (m := process.extractOne(t, _DESC_WORDS, scorer=fuzz.ratio,
-                                              score_cutoff=70))}
-        if len(found) >= 3 and found & _DESC_ONLY:
-            return place_hit("DESCRIPTION", row, (0, 0, 0, 0), layout.page.number)
+        # A typed line saying "... operations at all locations" is no title: the title
+        # has two of its own words, or is printed smaller than the row below it.
+        small = i + 1 < len(rows) and median(w.height for w in matched) <= 0.85 * median(
+            w.height for w in rows[i + 1])
+        if len(found & _DESC_ONLY) < 2 and not small:
+            continue
+        return place_hit("DESCRIPTION", matched, (0, 0, 0, 0), layout.page.number)
     return None
 
 
@@ -197,7 +223,9 @@ def find_skeleton(layout: PageLayout) -> Skeleton:
     if right_hits:
         sk.split_x = snap_left(layout, min(h.x0 for h in right_hits))
     elif sk.producer is not None:
-        sk.split_x = _split_by_rules(layout, top, cov_guess)
+        # COVERAGES unread too: the top part is well within a quarter of the page, and
+        # the grid's column rules below must not outvote its middle rule.
+        sk.split_x = _split_by_rules(layout, top, min(cov_guess, top + 0.25 * page.height))
     y_after_producer = sk.producer.y1 if sk.producer else top
     for h in layout.anchors("INSURED", y_after_producer, cov_guess, alone=True):
         if sk.split_x is None or h.x1 < sk.split_x:

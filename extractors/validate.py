@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from extractors.policydates import FILLED_NOTE
 from pipeline.record import field_family
 from pipeline.types import FieldValue
 
@@ -86,7 +85,9 @@ def _a_year_apart(eff_f: FieldValue | None, exp_f: FieldValue | None, eff: dt.da
         return
     if exp != year_on or min(eff_f.confidence, exp_f.confidence) < PERIOD_FLOOR:
         return
-    if any(n.startswith(FILLED_NOTE) for n in eff_f.notes + exp_f.notes):
+    if eff_f.notes or exp_f.notes:
+        # Filled in from the other (FILLED_NOTE: no evidence of its own), or found doubtful
+        # (an umbrella whose line is a guess): the pair proves nothing.
         return
     for f in (eff_f, exp_f):
         if f.confidence < PERIOD_CONFIDENCE:

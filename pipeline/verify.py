@@ -72,6 +72,8 @@ def second_read(pages: list[PageContent], *extractions: Extraction, timeout: flo
             continue
         if not wanted(path, f):
             continue
+        if page.bilevel and field_family(path) == "policy_numbers":
+            continue  # a fax: two reads of the same broken pixels (its vote decides)
         x0, y0, x1, y1 = f.bbox
         if x1 <= x0 or y1 <= y0 or y1 - y0 > MAX_HEIGHT:
             continue
@@ -116,9 +118,11 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]], *, fax: bool
     if fits:
         # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof:
         # the cleanest run that agrees counts.
+        # A settled number's whole second reading must be it: a run of its words agreeing
+        # would accept the first line of a number wrapped onto two.
         settled = not fax and field_family(f.path) == "policy_numbers" \
             and isinstance(f.value, str) and settled_policy_number(f.value) \
-            and f.confidence >= POLICY_READ_FLOOR
+            and f.confidence >= POLICY_READ_FLOOR and parser(lines)[0] == f.value
         agreed = POLICY_AGREED_CONFIDENCE if settled else AGREED_CONFIDENCE
         f.confidence = round(max(f.confidence, agreed * max(fits)), 4)
         f.notes.append(AGREED_NOTE)

@@ -39,8 +39,7 @@ VARIANT_RATIO = 75  # rapidfuzz ratio above which two values are readings of one
 SHAPED = frozenset({"certificate_date", "policy_dates", "limits", "insurer_naic",
                     "insurer_letters", "addl_subr", "check_boxes"})
 # Notes that say how a value was found, not that something is wrong with it.
-_NEUTRAL = ("a second read agreed", "limit named by its row", "found by its shape",
-            "a year to the day after")
+_NEUTRAL = ("a second read agreed", "limit named by its row", "found by its shape")
 
 
 def _findings(f: FieldValue) -> list[str]:

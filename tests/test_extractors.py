@@ -242,16 +242,16 @@ def test_dates_a_fax_split_at_their_slashes_are_read_whole():
 def test_the_forms_dollar_sign_is_left_out_of_an_amount_reread():
     from types import SimpleNamespace
 
-    from extractors.coverages import _printed_sign_end
+    from extractors.cells import printed_sign_end
 
     img = np.full((60, 400), 255, np.uint8)
     img[15:45, 20:36] = 0  # the form's "$", one character wide
     img[15:45, 70:300] = 0  # the typed amount after a gap
     layout = SimpleNamespace(page=SimpleNamespace(image=img))
-    end = _printed_sign_end(layout, (0, 0, 400, 60), 30)
+    end = printed_sign_end(layout, (0, 0, 400, 60), 30)
     assert 36 <= end <= 40  # just past the sign, before the amount
     img[15:45, 36:70] = 0  # no gap: a word, not a sign; fall back to 1.5 heights in
-    assert _printed_sign_end(layout, (0, 0, 400, 60), 30) == 45
+    assert printed_sign_end(layout, (0, 0, 400, 60), 30) == 45
 
 
 def test_a_band_naming_two_lines_is_cut_between_them():

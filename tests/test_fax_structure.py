@@ -136,6 +136,28 @@ def test_a_word_boxed_across_two_insurer_rows_is_the_upper_ones():
     assert "insurers.D.name" not in got
 
 
+def _skeleton_without(labels: list[str], lost_y: int) -> dict:
+    page = _insurers(labels)
+    page.rules = [r for r in page.rules if not (r.y0 == lost_y and r.x1 - r.x0 > 1000)]
+    layout = build_layout(page)
+    return {k: [w.text for w in v.words] for k, v in find_skeleton(layout).insurers.items()}
+
+
+def test_a_letter_whose_row_lost_its_rule_is_kept_and_nothing_is_counted():
+    # The rule under F lost: F, read exactly, sits in no row.  It was deleted and E placed.
+    got = _skeleton_without(["INSURER A", "INSURER B", "INSURER C", "INSURER D", "",
+                             "INSURER F"], 1190)
+    assert sorted(got) == ["A", "B", "C", "D", "F"]
+
+
+def test_rows_merged_by_a_lost_rule_place_no_insurer():
+    # The rule between C and D lost: counted through the merged row, D's name went to E's
+    # row and E's to F's, accepted.
+    got = _skeleton_without(["INSURER A", "INSURER B", "", "INSURFR D", "INSURFR E", ""],
+                            1055)
+    assert "C" not in got and "F" not in got
+
+
 def test_two_clean_labels_that_disagree_still_place_nothing():
     got = _read_top(_insurers(["", "INSURER A", "INSURER C", "", "", ""]))
     assert "insurers.B.name" not in got
@@ -182,6 +204,17 @@ def test_a_word_as_tall_as_two_lines_does_not_hide_the_descriptions_first_line()
 def test_a_row_saying_only_additional_and_operations_is_no_description_title():
     got = _bottom(["ADDITIONAL", "INSURED", "FOR", "OPERATIONS", "REQUIRED"])
     assert "description_of_operations" not in got
+
+
+def test_a_typed_line_naming_operations_and_locations_is_no_description_title():
+    # The title lost altogether; a typed line below it has three of its words.
+    words = [_w("COVERAGES", 165, 1285),
+             *[_typed(t, 115 + 200 * k, 2528) for k, t in enumerate(
+                 ["Additional", "insured", "for", "operations", "at", "all", "locations"])],
+             *[_typed(t, 115 + 200 * k, 2572) for k, t in enumerate(["per", "contract"])],
+             _w("CERTIFICATE", 144, 2713), _w("HOLDER", 330, 2713)]
+    layout = build_layout(_page(words, []))
+    assert find_skeleton(layout).description is None
 
 
 def test_a_rule_in_pieces_across_the_page_is_one_long_rule():
