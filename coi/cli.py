@@ -215,15 +215,21 @@ class _ProgressObserver:
         self.progress.advance(self.task_id)
 
 
+def start_prefect_api(data_dir: Path) -> None:
+    """Prefect's log file and its local API under ``data_dir`` (Prefect configured and
+    imported already), a failure to start said as a CliError."""
+    from coi.prefect_env import LocalApiError, attach_log_file, start_local_api
+
+    attach_log_file(data_dir)
+    try:
+        start_local_api(data_dir)
+    except LocalApiError as exc:
+        raise CliError(str(exc)) from None
+
+
 def ingest_with_progress(paths: list[Path], url: str, workers: int) -> list[dict[str, Any]]:
     """Run the ingest flow with a progress bar; per-document lines print as they finish."""
-    from coi.prefect_env import (
-        LocalApiError,
-        attach_log_file,
-        configure,
-        console_through,
-        start_local_api,
-    )
+    from coi.prefect_env import configure, console_through
 
     data_dir = settings().state_dir
     if _debug:  # Prefect's INFO run logs on the console too (above the progress bar)
@@ -233,18 +239,14 @@ def ingest_with_progress(paths: list[Path], url: str, workers: int) -> list[dict
         from flows.ingest import run_ingest
     except ImportError as exc:
         raise CliError(f"cannot load the ingest flow: {exc}") from None
-    attach_log_file(data_dir)
-    try:
-        start_local_api(data_dir)
-    except LocalApiError as exc:
-        raise CliError(str(exc)) from None
+    start_prefect_api(data_dir)
 
     progress = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=out, transient=True, disable=not out.is_terminal,
     )
     with progress, console_through(out, run_logs=_debug):
-        # The first run starts Prefect's local API (several seconds): say so.
+        # The local API is up; the flow run's own start still takes a moment: say so.
         task_id = progress.add_task("starting Prefect", total=len(paths))
         try:
             return run_ingest([str(p) for p in paths], url, workers,

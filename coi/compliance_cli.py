@@ -153,8 +153,7 @@ def vendor_import(
     url = db_url(db)
     try:
         added, changed = add_vendors(open_db(url, create=True), rows,
-                                     default_profile=settings().default_profile,
-                                     update=update)
+                                     default_profile=default, update=update)
     except VendorError as exc:
         raise CliError(f"{file}: nothing imported:\n{exc}") from None
     out.print(f"{added} vendors added, {changed} updated, from {file}")

@@ -27,6 +27,7 @@ from coi.cli import (
     out,
     require_ocr,
     settings,
+    start_prefect_api,
 )
 from coi.paths import printable
 
@@ -72,18 +73,13 @@ class _Lines:
 
 
 def register(app: typer.Typer) -> None:
-    def _prefect(data_dir: Path, *, local_api: bool = False) -> None:
-        from coi.prefect_env import LocalApiError, attach_log_file, configure, start_local_api
+    def _prefect(data_dir: Path) -> None:
+        from coi.prefect_env import configure
 
         configure(data_dir)
         import prefect  # noqa: F401 - reads the environment just set
 
-        attach_log_file(data_dir)
-        if local_api:
-            try:
-                start_local_api(data_dir)
-            except LocalApiError as exc:
-                raise CliError(str(exc)) from None
+        start_prefect_api(data_dir)
 
     @app.command()
     @handles_errors
@@ -103,7 +99,7 @@ def register(app: typer.Typer) -> None:
         url = db_url(db, where)
         open_db(url, create=True).dispose()
         s = settings()
-        _prefect(s.data_dir or where, local_api=True)
+        _prefect(s.data_dir or where)
         from flows.ingest import observe
         from flows.watch import inbox_watch
 

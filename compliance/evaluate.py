@@ -68,6 +68,10 @@ class CertView:
     def trusted(self, path: str) -> bool:
         return self.statuses.get(path) in (None, *TRUSTED)
 
+    def reviewed_date(self, path: str) -> dt.date | None:
+        """The date at ``path`` when it can be relied on (read surely or reviewed)."""
+        return parse_date(self.values.get(path)) if self.trusted(path) else None
+
     def order(self) -> tuple[dt.date, dt.datetime, int]:
         # An unreviewed (or missing) certificate date does not decide which certificate is
         # newest: the day it was received stands in for it.
@@ -157,9 +161,8 @@ def phase(cert: CertView, key: str, today: dt.date) -> str:
     """in_force, future or past on ``today``.  Unknown and unreviewed dates count as in
     force: such a policy is judged, and the checks then say what is missing or unreviewed
     (an unreviewed date never puts a policy out of the running)."""
-    start, end = (parse_date(cert.values.get(p)) if cert.trusted(p) else None
-                  for p in (f"policies.{key}.effective_date",
-                            f"policies.{key}.expiration_date"))
+    start, end = (cert.reviewed_date(f"policies.{key}.{a}")
+                  for a in ("effective_date", "expiration_date"))
     if end is not None and end <= today:
         return "past"
     if start is not None and start > today:
@@ -203,8 +206,7 @@ class _Judge:
 
     def trusted(self, cert: CertView, path: str, what: str, req: str | None) -> bool:
         """False (and a pending reason) when the value at ``path`` awaits review."""
-        status = cert.statuses.get(path)
-        if status is None or status in TRUSTED:
+        if cert.trusted(path):
             return True
         read = cert.values.get(path)
         shown = money(read) if isinstance(read, int) and not isinstance(read, bool) else read
@@ -352,8 +354,7 @@ def _renewal_on_file(certs: list[CertView], req: LineRequirement, expiring_days:
         return False
     for cert in certs:
         for key in _policies(cert, req):
-            path = f"policies.{key}.effective_date"
-            start = parse_date(cert.values.get(path)) if cert.trusted(path) else None
+            start = cert.reviewed_date(f"policies.{key}.effective_date")
             if phase(cert, key, today) != "future" or start is None or start > ends:
                 continue
             j = _Judge(today)
@@ -379,11 +380,10 @@ def _certificate_checks(judge: _Judge, profile: Profile, used: list[CertView]) -
     for phrase in profile.description_must_contain:
         path = "description_of_operations"
         # Only a reviewed (or confidently read) description can satisfy a phrase.
-        texts = [_phrase(str(c.values.get(path) or "")) for c in used
-                 if c.statuses.get(path) in (None, *TRUSTED)]
+        texts = [_phrase(str(c.values.get(path) or "")) for c in used if c.trusted(path)]
         if any(_phrase(phrase) in t for t in texts):
             continue
-        pending = [c for c in used if c.statuses.get(path) not in (None, *TRUSTED)]
+        pending = [c for c in used if not c.trusted(path)]
         if pending:
             for cert in pending:
                 judge.trusted(cert, path, "description of operations", None)

@@ -17,7 +17,6 @@ from coi.settings import Settings
 from compliance.evaluate import CertView, Evaluation, parse_date, phase
 from compliance.registry import find_vendor
 from compliance.service import (
-    certificate_views,
     evaluate_vendor,
     field_values,
     profiles_or_error,
@@ -171,8 +170,9 @@ def vendor_detail(engine: Engine, settings: Settings, ref: str,
     day = on or today()
     with Session(read_only(engine)) as s, s.begin():
         vendor = find_vendor(s, ref)
-        views = certificate_views(s, vendor.id)
-        ev = evaluate_vendor(s, vendor, profiles, day)
+        inputs = vendor_inputs(s, {vendor.id})  # loaded once, for the views and the status
+        views = inputs.get(vendor.id, ([], []))[0]
+        ev = evaluate_vendor(s, vendor, profiles, day, inputs)
         return {
             "id": vendor.id, "vendor": vendor.name, "profile": vendor.profile,
             "email": vendor.email, "status": ev.status, "as_of": day.isoformat(),

@@ -37,7 +37,6 @@ class Change:
     previous: str | None
     status: str
     previous_alert: str | None = None
-    alert: str | None = None
 
 
 @dataclass
@@ -214,11 +213,6 @@ def field_values(s: Session, ids: list[int]
     return values
 
 
-def certificate_views(s: Session, vendor_id: int) -> list[CertView]:
-    """The certificates attached to a vendor, as the evaluation sees them."""
-    return vendor_inputs(s, {vendor_id}).get(vendor_id, ([], []))[0]
-
-
 def evaluate_vendor(s: Session, vendor: Vendor, profiles: dict[str, Profile],
                     day: dt.date, inputs: dict[int, Any] | None = None) -> Evaluation:
     """``inputs``: :func:`vendor_inputs` loaded already for many vendors."""
@@ -253,14 +247,14 @@ def _record(s: Session, vendor: Vendor, ev: Evaluation, day: dt.date,
                            reasons=reasons, seq=1, as_of=day, evaluated_at=now,
                            changed_at=now))
         s.flush()
-        return Change(vendor.name, None, ev.status, None, alert)
+        return Change(vendor.name, None, ev.status, None)
     previous, previous_alert = row.status, row.alert or row.status
     row.reasons, row.as_of, row.evaluated_at = reasons, day, now
     if (previous, previous_alert) == (ev.status, alert):
         return None
     row.status, row.alert, row.seq, row.changed_at = ev.status, alert, row.seq + 1, now
     s.flush()
-    return Change(vendor.name, previous, ev.status, previous_alert, alert)
+    return Change(vendor.name, previous, ev.status, previous_alert)
 
 
 def refresh_and_notify(db_url: str, settings: Settings | None = None,

@@ -147,9 +147,8 @@ class PolicyReader:
         two lines; a second policy's number is a row further down)."""
         h = max(w.height for w in num)
         bottom = max(w.y1 for w in num)
-        below = [w for w in col_words(self.layout, self.grid, "H_POLNUM", bottom, y1)
-                 if w not in num and bottom - 2 < w.y0 < bottom + 0.6 * h]
-        return bool(below)
+        return any(w not in num and bottom - 2 < w.y0 < bottom + 0.6 * h
+                   for w in col_words(self.layout, self.grid, "H_POLNUM", bottom, y1))
 
     def _cell(self, colname: str, band: tuple[float, float]) -> BBox | None:
         if colname not in self.grid.cols:

@@ -276,7 +276,7 @@ def _name_words(row: list[Word]) -> list[Word] | None:
         start -= 1
     # A capitals word read at next to no confidence first is the garbled label run
     # together ("CONLMCENANY" for "CONTACT NAME:", at 0.0), not the name's.
-    while start < len(row) and row[start].conf < 0.1 and row[start].text.isupper():
+    while start < len(row) and _label_wreck(row[start], longest=None):
         start += 1
     return row[start:] if len(row) - start >= 2 else None
 
@@ -284,9 +284,9 @@ def _name_words(row: list[Word]) -> list[Word] | None:
 _NAME_WORD = re.compile(r"[A-Z][A-Za-z.'\-]*,?")
 
 
-def _label_wreck(w: Word) -> bool:
-    """A short capitals word read at next to no confidence: a label's wreck, not a value."""
-    return w.conf < 0.1 and len(w.text) <= 5 and w.text.isupper()
+def _label_wreck(w: Word, longest: int | None = 5) -> bool:
+    """A (short) capitals word read at next to no confidence: a label's wreck, not a value."""
+    return w.conf < 0.1 and w.text.isupper() and (longest is None or len(w.text) <= longest)
 
 
 def _contact_words(layout: PageLayout, contact: LabelHit, right: float) -> list[Word]:

@@ -17,6 +17,7 @@ from rapidfuzz.distance import Levenshtein
 
 from extractors.fields import Collector, join_words, union_bbox
 from extractors.normalize import DIGIT_LOOKALIKES
+from extractors.validate import date_of
 
 ATTRS = ("effective_date", "expiration_date")
 # How much of the candidate's text what was read must keep (normalized Levenshtein
@@ -26,14 +27,6 @@ MARGIN = 0.15
 # Below every family's accept threshold: a filled date always waits for a reviewer.
 FILLED_CONFIDENCE = 0.5
 FILLED_NOTE = "filled in from the policy's other date and the certificate's other policies"
-
-
-def _iso(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _shift_year(iso: str, years: int) -> str:
@@ -77,11 +70,12 @@ def fill_dates(col: Collector) -> None:
     """Fill each garbled date whose remnants fit one candidate clearly best (candidates
     from dates read, never from dates filled in)."""
     read = {p: f.value for p, f in col.fields.items() if p.startswith("policies.")
-            and p.endswith(ATTRS) and isinstance(f.value, str) and _iso(f.value)}
+            and p.endswith(ATTRS) and date_of(f) is not None}
     for path, words in col.garbled.items():
         if path in col.fields or not path.endswith(ATTRS):
             continue
-        seen = _digits(join_words(words))
+        raw = join_words(words)
+        seen = _digits(raw)
         if len(seen) < 4:
             continue
         scored = sorted(((_fit(seen, iso), iso) for iso in candidates(read, path)),
@@ -90,7 +84,6 @@ def fill_dates(col: Collector) -> None:
             continue
         if len(scored) > 1 and scored[0][0] - scored[1][0] < MARGIN:
             continue
-        raw = join_words(words)
         f = col.put(path, scored[0][1], words, raw=raw, ocr=FILLED_CONFIDENCE,
                     bbox=union_bbox(words))
         f.notes.append(f"{FILLED_NOTE} (read {raw!r})")

@@ -193,10 +193,11 @@ def _description_by_words(layout: PageLayout, y0: float, y1: float) -> LabelHit 
     not the title's)."""
     rows = [r for r in layout.rows if y0 <= sum(w.cy for w in r) / len(r) <= y1]
     for i, row in enumerate(rows):
-        matched = [w for w in row if len(t := norm(w.text)) >= 4
-                   and process.extractOne(t, _DESC_WORDS, scorer=fuzz.ratio, score_cutoff=70)]
-        found = {process.extractOne(norm(w.text), _DESC_WORDS, scorer=fuzz.ratio)[0]
-                 for w in matched}
+        hits = [(w, m[0]) for w in row if len(t := norm(w.text)) >= 4
+                and (m := process.extractOne(t, _DESC_WORDS, scorer=fuzz.ratio,
+                                             score_cutoff=70))]
+        matched = [w for w, _ in hits]
+        found = {word for _, word in hits}
         if len(found) < 3 or not found & _DESC_ONLY:
             continue
         # A typed line saying "... operations at all locations" is no title: the title

@@ -57,7 +57,8 @@ def _lower(f: FieldValue | None, factor: float, note: str) -> None:
     f.notes.append(note)
 
 
-def _date(f: FieldValue | None) -> dt.date | None:
+def date_of(f: FieldValue | None) -> dt.date | None:
+    """The field's ISO date, or None when it holds none."""
     if f is None or not isinstance(f.value, str):
         return None
     try:
@@ -97,12 +98,12 @@ def _a_year_apart(eff_f: FieldValue | None, exp_f: FieldValue | None, eff: dt.da
 
 def cross_check(fields: dict[str, FieldValue]) -> None:
     letters = {p.split(".")[1] for p in fields if p.startswith("insurers.") and p.endswith(".name")}
-    cert_date = _date(fields.get("certificate_date"))
+    cert_date = date_of(fields.get("certificate_date"))
     policies = {p.split(".")[1] for p in fields if p.startswith("policies.")}
     for key in policies:
         base = f"policies.{key}"
         eff_f, exp_f = fields.get(f"{base}.effective_date"), fields.get(f"{base}.expiration_date")
-        eff, exp = _date(eff_f), _date(exp_f)
+        eff, exp = date_of(eff_f), date_of(exp_f)
         if eff and exp:
             if exp <= eff:
                 _lower(eff_f, 0.5, "expiration is not after effective date")

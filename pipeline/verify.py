@@ -54,8 +54,13 @@ def unsure(path: str, f: FieldValue) -> bool:
     if f.status != "needs_review" or f.notes:
         return False
     if field_family(path) == "policy_numbers":
-        return isinstance(f.value, str) and settled_policy_number(f.value)
+        return _settled(f)
     return parser_for(path) not in (parse_flag, parse_insurer_letter)
+
+
+def _settled(f: FieldValue) -> bool:
+    return field_family(f.path) == "policy_numbers" and isinstance(f.value, str) \
+        and settled_policy_number(f.value)
 
 
 def second_read(pages: list[PageContent], *extractions: Extraction, timeout: float,
@@ -87,15 +92,14 @@ def second_read(pages: list[PageContent], *extractions: Extraction, timeout: flo
             # A fax page is black and white already, softened, and read by the standard
             # model: thresholded again its thin strokes break (pipeline/reread.py).
             model = tesseract.STANDARD if page.bilevel else tesseract.FAST
-            todo.append((f, parser, crop if page.bilevel else binarize(crop), model,
-                         page.bilevel))
+            todo.append((f, parser, crop if page.bilevel else binarize(crop), model))
     if not todo:
         return 0
-    for model in {t[3] for t in todo}:
+    for model in {m for *_, m in todo}:
         mine = [t for t in todo if t[3] == model]
-        found = read_crops([t[2] for t in mine], timeout=timeout, model=model)
-        for (f, parser, _, _, fax), words in zip(mine, found, strict=True):
-            _judge(f, parser, group_rows(words), fax=fax)
+        found = read_crops([c for _, _, c, _ in mine], timeout=timeout, model=model)
+        for (f, parser, _, _), words in zip(mine, found, strict=True):
+            _judge(f, parser, group_rows(words))
     return len(todo)
 
 
@@ -104,8 +108,7 @@ _EDGE_JUNK = "|[]{}()¢;:_~'\"\u2018\u2019\u201c\u201d"
 MAX_RUN = 4  # words: a value is found inside a reading with its label's remnants around it
 
 
-def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]], *, fax: bool = False
-           ) -> None:
+def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]]) -> None:
     """Agreement when the second reading, or a run of its words (the wider cut takes in a
     label's remnant, "ess_dramirez@..." or "S$ 500,000"), normalizes to the same value.
     An address's lines are joined as the extractor joins them ("9081 Harbor Rd, Buffalo")."""
@@ -119,10 +122,10 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]], *, fax: bool
         # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof:
         # the cleanest run that agrees counts.
         # A settled number's whole second reading must be it: a run of its words agreeing
-        # would accept the first line of a number wrapped onto two.
-        settled = not fax and field_family(f.path) == "policy_numbers" \
-            and isinstance(f.value, str) and settled_policy_number(f.value) \
-            and f.confidence >= POLICY_READ_FLOOR and parser(lines)[0] == f.value
+        # would accept the first line of a number wrapped onto two.  (A fax's policy
+        # numbers never get here: second_read leaves them to the vote.)
+        settled = _settled(f) and f.confidence >= POLICY_READ_FLOOR \
+            and parser(lines)[0] == f.value
         agreed = POLICY_AGREED_CONFIDENCE if settled else AGREED_CONFIDENCE
         f.confidence = round(max(f.confidence, agreed * max(fits)), 4)
         f.notes.append(AGREED_NOTE)
