@@ -14,6 +14,7 @@ from extractors.fields import (
     same_row,
     text_lines,
 )
+from extractors.glyphs import mend_number
 from extractors.grid import Grid, Section, hits_between
 from extractors.gridrules import (
     LIMIT_ROWS,
@@ -72,14 +73,15 @@ class PolicyReader:
         (another fleet, another insurer): a policy number with a date beside it.  A second
         line of a wrapped number has no date, and is not one."""
         first = self.col.fields.get(f"{base}.policy_number")
-        if first is None:
-            return []
+        return [] if first is None else self._dated_numbers(first.bbox[3], y0, y1)
+
+    def _dated_numbers(self, below: float, y0: float, y1: float) -> list[tuple[float, float]]:
         L, g = self.layout, self.grid
         out = []
         for line in text_lines(col_words(L, g, "H_POLNUM", y0, y1)):
             top, bottom = min(w.y0 for w in line), max(w.y1 for w in line)
             h = bottom - top
-            if top <= first.bbox[3] or not any(c.isdigit() for c in join_words(line)):
+            if top <= below or not any(c.isdigit() for c in join_words(line)):
                 continue
             band = (top - 0.5 * h, bottom + 0.5 * h)
             if any(date_words(col_words(L, g, col, *band), nz.parse_date)
@@ -96,11 +98,17 @@ class PolicyReader:
         L, g, col = self.layout, self.grid, self.col
         num = first_line(col_words(L, g, "H_POLNUM", y0, y1),
                           lambda t: any(c.isdigit() for c in t))
+        twins = self._dated_numbers(max(w.y1 for w in num), y0, y1) if num else []
+        if twins:
+            # A second policy of the line typed on a row below: its dates and letter are
+            # not this one's (a garbled date here took the twin's, and with it its letter).
+            y1 = max(twins[0][0], max(w.y1 for w in num))
         # OCR splits and joins monospaced numbers at will ("WC7 23103022"): where its
         # words are several, the spacing itself is a guess.
         structure = 0.85 if L.page.source == "ocr" and len(num) > 1 else 1.0
-        pol = col.add(f"{base}.policy_number", num, nz.parse_policy_number,
-                      structure=structure)
+        pol = col.add(f"{base}.policy_number",
+                      mend_number(L.page, num),
+                      nz.parse_policy_number, structure=structure)
         got = bool(pol)
         if pol is not None and self._wrapped(num, y1):
             # The second read cuts the number's own line: it would agree with half of it.

@@ -6,10 +6,15 @@ import json
 
 import pytest
 
+from extractors.certificate import extract_all
 from fixtures.generate import make_certificate, write_sample
 from fixtures.score import compare
+from pipeline.load import open_document
+from pipeline.page import text_page
 from pipeline.process import process_file
 from pipeline.record import build_record
+from pipeline.sniff import sniff_file
+from pipeline.types import Word
 
 
 # Seeds whose certificates type a word in a limit cell (fixtures.data.cell_words): 20314 has
@@ -70,3 +75,30 @@ def test_two_policies_of_one_line(tmp_path, seed, condition, line):
     for o in mine:
         if o.family not in ("policy_numbers", "parties"):  # O/0 read for review, not here
             assert o.correct, (o.path, o.expected, o.got)
+
+
+def test_a_twins_date_and_letter_are_not_the_first_policys(tmp_path):
+    # Seed 20376 types a second auto policy on the row below the first.  A fax garbled the
+    # first row's effective date and lost its letter: the twin's, a row down, had been taken
+    # for both (insurer A accepted at 0.94 for a B, seed 9292).
+    path = write_sample(tmp_path, "digital-20376", make_certificate(20376), "digital", 20376)
+    [src] = open_document(path, sniff_file(path), max_pages=5, timeout=30).pages
+    page = text_page(src)
+    first = extract_all([page])[0].fields
+    num = first["policies.automobile_liability.policy_number"].bbox
+    row = [w for w in page.words if abs(w.cy - (num[1] + num[3]) / 2) < 5]
+    eff = first["policies.automobile_liability.effective_date"].bbox
+    letter = first["policies.automobile_liability.insurer"].bbox
+    words = []
+    for w in page.words:
+        if w in row and w.bbox[0] >= letter[0] - 1 and w.bbox[2] <= letter[2] + 1:
+            continue  # the letter lost
+        if w in row and w.bbox[0] >= eff[0] - 1 and w.bbox[2] <= eff[2] + 1:
+            w = Word("HO 19-2025", w.bbox, 0.4, w.page)  # the date garbled
+        words.append(w)
+    page.words = words
+    fields = extract_all([page])[0].fields
+    assert "policies.automobile_liability.insurer" not in fields
+    assert fields["policies.automobile_liability#2.insurer"].value == "A"
+    got = fields.get("policies.automobile_liability.effective_date")
+    assert got is None or got.bbox[1] < num[3]  # from its own row, if at all

@@ -79,3 +79,13 @@ def test_a_majority_of_another_thing_does_not_replace_the_base():
     vote(base, w)
     assert base.fields[path].value == "ERIE INSURANCE EXCHANGE"
     assert base.fields[path].confidence < 0.8
+
+
+def test_a_mark_two_surer_readings_disagree_with_is_theirs():
+    # A Y read at 0.06 where both other readings saw N surely: a mark has no variants,
+    # so the text test that guards names does not stand in the way (seed 8181).
+    flag = "policies.general_liability.additional_insured"
+    base = _ex(flag=(True, 0.06))
+    vote(base, [_ex(flag=(False, 0.85)), _ex(flag=(False, 0.93))])
+    assert base.fields[flag].value is False and base.fields[flag].confidence == 0.93
+    assert base.fields[flag].notes == ["read so by 2 of 3 readings"]

@@ -1,0 +1,74 @@
+"""Letters and digits told apart by their glyphs' widths (extractors/glyphs.py): blobs of
+ink stand for glyphs, so each test says which widths decide what."""
+
+import numpy as np
+import pytest
+
+from extractors.glyphs import glyph_widths, mend_number, mend_word
+from pipeline.types import PageContent, Word
+
+
+def _word(text: str, widths: list[int], gap: int = 4, height: int = 30):
+    """A word image of one black blob per glyph, ``widths`` wide, and its Word."""
+    x, spans = 10, []
+    for w in widths:
+        spans.append((x, x + w))
+        x += w + gap
+    img = np.full((height + 20, x + 10), 255, np.uint8)
+    for a, b in spans:
+        img[10:10 + height, a:b] = 0
+    return img, Word(text, (0, 0, img.shape[1], img.shape[0]), 0.8, 1)
+
+
+def test_widths_are_cut_where_no_ink_crosses_and_specks_are_left_out():
+    img, word = _word("B4", [20, 16])
+    img[5, 2] = 0  # a speck in the margin
+    assert glyph_widths(img, word) == [20, 16]
+
+
+@pytest.mark.parametrize(("read", "widths", "printed"), [
+    ("BAOV4", [20, 22, 16, 20, 16], "BA0V4"),  # the O as wide as the 4: a zero
+    ("CBL4", [22, 16, 20, 16], "C8L4"),        # the B as wide as the 4: an eight
+    ("TOL6", [20, 16, 20, 16], "T0L6"),        # the O as wide as the 6: a zero
+    ("CA4R5", [22, 22, 16, 20, 16], "CA4R5"),  # a 4 as wide as the 5: left so
+    ("BAGV4", [20, 22, 22, 20, 16], "BAGV4"),  # a G a third wider than the 4: a G
+    ("BA0V4", [20, 22, 16, 20, 16], "BA0V4"),  # read right: left so
+])
+def test_a_look_alike_is_the_one_its_width_says(read, widths, printed):
+    img, word = _word(read, widths)
+    assert mend_word(img, word, others=[16, 16]).text == printed
+
+
+def test_one_glyph_read_as_two_characters_is_the_one_its_width_says():
+    img, word = _word("BA7X0O", [20, 22, 16, 20, 16])  # five glyphs, six characters
+    assert mend_word(img, word, others=[16, 16]).text == "BA7X0"
+    img, word = _word("B87", [16, 16])
+    assert mend_word(img, word, others=[16, 16, 16]).text == "87"
+
+
+@pytest.mark.parametrize(("read", "widths", "others"), [
+    ("BAOV4", [20, 22, 16, 20, 16], []),           # one digit alone is no reference
+    ("T0L6", [20, 22, 20, 16], [16, 16]),          # a wide 0 is an O, a D or a Q: which?
+    ("BAOV4", [20, 22, 18, 20, 16], [16, 16]),     # 1.13: neither a digit nor a letter
+    ("BAOV4", [20, 22, 16, 36, 16], [16, 16]),     # two glyphs touching somewhere
+    ("BAOV4", [20, 22, 16, 20], [16, 16]),         # cut and text do not match
+    ("BAOV4", [20, 22, 16, 20, 16], [16, 26]),     # digits of no one width
+])
+def test_nothing_is_decided_where_the_glyphs_do_not_say(read, widths, others):
+    img, word = _word(read, widths)
+    assert mend_word(img, word, others=others).text == read
+
+
+def test_a_numbers_other_words_lend_their_digits_and_a_text_layer_is_left_alone():
+    a_img, a = _word("BAOV4", [20, 22, 16, 20, 16])
+    img = np.full((a_img.shape[0], a_img.shape[1] + 120), 255, np.uint8)
+    img[:, :a_img.shape[1]] = a_img
+    year_img, _ = _word("2023", [16, 16, 16, 16])
+    img[:, a_img.shape[1]:a_img.shape[1] + year_img.shape[1]] = year_img
+    year = Word("2023", (a_img.shape[1], 0, a_img.shape[1] + year_img.shape[1],
+                         img.shape[0]), 0.9, 1)
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[a, year],
+                       source="ocr", image=img)
+    assert [w.text for w in mend_number(page, [a, year])] == ["BA0V4", "2023"]
+    page.source = "text"
+    assert [w.text for w in mend_number(page, [a, year])] == ["BAOV4", "2023"]
