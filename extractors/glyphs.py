@@ -38,16 +38,16 @@ MERGED = 2.0
 _LETTER_OF = {"8": "B", "6": "G", "4": "A"}  # a wide 0 is O, D or Q: not decided
 
 
-def glyph_widths(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0)
-                 ) -> list[int]:
-    """Widths of the word's glyphs, cut where no ink crosses a pixel column; specks out."""
+def glyph_spans(image: np.ndarray, bbox: tuple[int, int, int, int],
+                offset: tuple[int, int] = (0, 0)) -> list[tuple[int, int]]:
+    """Where a box's glyphs lie (page x, start and end), cut where no ink crosses a pixel
+    column; specks left out."""
     dx, dy = offset
-    x0, y0, x1, y1 = (int(v) for v in word.bbox)
+    x0, y0, x1, y1 = (int(v) for v in bbox)
     crop = image[max(0, y0 + dy):max(0, y1 + dy), max(0, x0 + dx):max(0, x1 + dx)]
     if crop.size == 0:
         return []
-    ink = crop < INK_GRAY
-    cols = ink.sum(axis=0)
+    cols = (crop < INK_GRAY).sum(axis=0)
     runs, start = [], None
     for i, c in enumerate(list(cols) + [0]):
         if c and start is None:
@@ -58,7 +58,14 @@ def glyph_widths(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0)
     if not runs:
         return []
     typical = median(r[2] for r in runs)
-    return [b - a for a, b, n in runs if not (b - a <= 3 and n < 0.08 * typical)]
+    base = max(0, x0 + dx) - dx
+    return [(base + a, base + b) for a, b, n in runs if not (b - a <= 3 and n < 0.08 * typical)]
+
+
+def glyph_widths(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0)
+                 ) -> list[int]:
+    """Widths of the word's glyphs (``glyph_spans``)."""
+    return [b - a for a, b in glyph_spans(image, word.bbox, offset)]
 
 
 def _decide(ch: str, ratio: float) -> str | None:
@@ -132,10 +139,113 @@ def mend_word(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0),
 
 def mend_number(page: PageContent, words: list[Word]) -> list[Word]:
     """The OCR'd words of a policy number, each mended by its glyphs, the digits of its
-    other words (same face and size, same line) adding to the reference.  Text layers are
-    left as read."""
+    other words (same face and size, same line) adding to the reference; then spaced by
+    the gaps between its glyphs (``respace``).  Text layers are left as read."""
     if page.source != "ocr" or page.image is None:
         return words
     img, off = page.image, page.typed_offset
-    return [mend_word(img, w, off, _reference(img, [o for o in words if o is not w], off))
-            for w in words]
+    mended = [mend_word(img, w, off, _reference(img, [o for o in words if o is not w], off))
+              for w in words]
+    return respace(img, mended, off)
+
+
+# Spacing.  A space widens the gap between two glyphs by a quarter to one and a half of a
+# digit's width (Helvetica and Times 0.55-0.6, Courier 1.5); OCR both splits a number where
+# none is printed ("QT 153407459") and joins one where one is ("CGL1787813").  Measured
+# against the number's own gaps between glyphs, a gap SPACE_MIN of a digit wider is a
+# space, one within JOIN_MAX is none.
+SPACE_MIN = 0.35
+JOIN_MAX = 0.15
+
+
+def _joined(a: Word, b: Word, sep: str) -> Word:
+    box = (min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1))
+    return Word(a.text + sep + b.text, box, min(a.conf, b.conf), a.page)
+
+
+def _hyphen_between(image: np.ndarray, a: Word, b: Word, offset: tuple[int, int],
+                    ref: float) -> bool | None:
+    """Whether the gap between two words holds a hyphen OCR left out (True), other ink
+    (None) or nothing (False).  A hyphen: one short bar at mid-height."""
+    dx, dy = offset
+    top, bottom = min(a.y0, b.y0), max(a.y1, b.y1)
+    crop = image[max(0, top + dy):max(0, bottom + dy), max(0, a.x1 + 1 + dx):max(0, b.x0 + dx)]
+    if crop.size == 0:
+        return False
+    ink = crop < INK_GRAY
+    if not ink.any():
+        return False
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    h, height, width = bottom - top, rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    mid = (rows[0] + rows[-1]) / 2 / h
+    dash = height <= 0.35 * h and 0.3 <= mid <= 0.75 and 0.25 * ref <= width <= 1.5 * ref \
+        and np.all(ink[:, cols[0]:cols[-1] + 1].any(axis=0))
+    return True if dash else None
+
+
+def _center(span: tuple[int, int]) -> float:
+    return (span[0] + span[1]) / 2
+
+
+def _close(image: np.ndarray, a: Word, b: Word, offset: tuple[int, int], gap: float,
+           pitch: float | None, slack: float) -> bool:
+    """Whether the last glyph of ``a`` and the first of ``b`` sit as close as glyphs of one
+    word: their gap, or (beside a narrow 1) their centers' distance, within ``slack`` of
+    the number's own."""
+    sa, sb = glyph_spans(image, a.bbox, offset), glyph_spans(image, b.bbox, offset)
+    if not sa or not sb:
+        return False
+    if sb[0][0] - sa[-1][1] - gap <= slack:
+        return True
+    return pitch is not None and _center(sb[0]) - _center(sa[-1]) - pitch <= slack
+
+
+def respace(image: np.ndarray, words: list[Word], offset: tuple[int, int] = (0, 0)
+            ) -> list[Word]:
+    """The words of one line of a number, split and joined where the gaps between its
+    glyphs say a space is printed or not, and joined by a hyphen OCR left out between
+    two of them; as read where the glyphs cannot be matched to the characters."""
+    words = sorted(words, key=lambda w: w.x0)
+    spans = [glyph_spans(image, w.bbox, offset) for w in words]
+    refs, gaps, pitches = [], [], []
+    for w, sp in zip(words, spans, strict=True):
+        if len(sp) == len(w.text):
+            refs += [b - a for (a, b), c in zip(sp, w.text, strict=True) if c in _REF]
+            for i in range(1, len(sp)):
+                pair = w.text[i - 1:i + 1]
+                if "-" not in pair:
+                    gaps.append(sp[i][0] - sp[i - 1][1])
+                if pair.isdigit():
+                    pitches.append(_center(sp[i]) - _center(sp[i - 1]))
+    if len(refs) < 2 or len(gaps) < 3:
+        return words
+    ref, gap = median(refs), median(gaps)
+    pitch = median(pitches) if len(pitches) >= 2 else None
+    pieces: list[Word] = []
+    for w, sp in zip(words, spans, strict=True):
+        if len(sp) != len(w.text):
+            pieces.append(w)
+            continue
+        start = 0
+        for i in range(1, len(sp)):
+            # A wide gap beside a narrow glyph (a 1: tabular, so mostly side-bearing) is
+            # no space; one that also puts the glyphs' centers a space further apart is.
+            wide = pitch is not None and sp[i][0] - sp[i - 1][1] - gap >= SPACE_MIN * ref \
+                and _center(sp[i]) - _center(sp[i - 1]) - pitch >= SPACE_MIN * ref
+            if wide and "-" not in w.text[i - 1:i + 1]:
+                pieces.append(Word(w.text[start:i], (sp[start][0], w.y0, sp[i - 1][1], w.y1),
+                                   w.conf, w.page))
+                start = i
+        pieces.append(w if start == 0 else
+                      Word(w.text[start:], (sp[start][0], w.y0, w.x1, w.y1), w.conf, w.page))
+    out = [pieces[0]]
+    for b in pieces[1:]:
+        a = out[-1]
+        between = _hyphen_between(image, a, b, offset, ref)
+        if between is True:
+            out[-1] = _joined(a, b, "-")
+        elif between is False and _close(image, a, b, offset, gap, pitch, JOIN_MAX * ref):
+            out[-1] = _joined(a, b, "")
+        else:
+            out.append(b)
+    return out

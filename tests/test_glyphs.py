@@ -4,7 +4,7 @@ ink stand for glyphs, so each test says which widths decide what."""
 import numpy as np
 import pytest
 
-from extractors.glyphs import glyph_widths, mend_number, mend_word
+from extractors.glyphs import glyph_widths, mend_number, mend_word, respace
 from pipeline.types import PageContent, Word
 
 
@@ -72,3 +72,40 @@ def test_a_numbers_other_words_lend_their_digits_and_a_text_layer_is_left_alone(
     assert [w.text for w in mend_number(page, [a, year])] == ["BA0V4", "2023"]
     page.source = "text"
     assert [w.text for w in mend_number(page, [a, year])] == ["BAOV4", "2023"]
+
+
+def _line(texts: list[str], layout: list[list[tuple[int, int]]], dash: tuple[int, int] = None):
+    """A line image: per word its glyphs' (x, width), as blobs 30 high; ``dash`` a bar at
+    mid-height (x, width) that no word holds; and the words."""
+    img = np.full((50, 600), 255, np.uint8)
+    words = []
+    for text, glyphs in zip(texts, layout, strict=True):
+        for x, w in glyphs:
+            img[10:40, x:x + w] = 0
+        x0, x1 = glyphs[0][0], glyphs[-1][0] + glyphs[-1][1]
+        words.append(Word(text, (x0, 10, x1, 40), 0.8, 1))
+    if dash:
+        img[23:27, dash[0]:dash[0] + dash[1]] = 0
+    return img, words
+
+
+def _run(x: int, widths: list[int], pitch: int = 20) -> list[tuple[int, int]]:
+    """Glyphs of tabular digits: centers ``pitch`` apart, each ``widths`` wide."""
+    return [(x + i * pitch + (pitch - w) // 2, w) for i, w in enumerate(widths)]
+
+
+def test_a_space_is_where_the_glyphs_sit_a_space_apart():
+    # "CGL1787813" read as one word, its L and 1 a space apart: two words.  Its 1s are
+    # narrow, so the gaps beside them are wide, but their centers sit a digit apart.
+    glyphs = _run(10, [16, 16, 16]) + _run(80, [6, 16, 16, 6, 16, 16, 6])
+    img, [word] = _line(["CGL1787813"], [glyphs])
+    assert [w.text for w in respace(img, [word])] == ["CGL", "1787813"]
+
+
+def test_words_ocr_split_a_digit_apart_are_one_and_a_lost_hyphen_joins_two():
+    img, words = _line(["QT", "153407459"], [_run(10, [16, 16]), _run(50, [6] + [16] * 8)])
+    assert [w.text for w in respace(img, words)] == ["QT153407459"]
+    img, words = _line(["GLP", "49", "0995008-44"],
+                       [_run(10, [16] * 3), _run(90, [16] * 2), _run(150, [16] * 7)],
+                       dash=(134, 10))
+    assert [w.text for w in respace(img, words)] == ["GLP", "49-0995008-44"]
