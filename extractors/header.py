@@ -56,7 +56,7 @@ def _party(col: Collector, prefix: str, lines: list[list[Word]]) -> None:
     lines = [ln for ln in lines if nz.clean_text(join_words(ln))]
     if not lines:
         return
-    col.add(f"{prefix}.name", lines[0], nz.parse_text)
+    col.add(f"{prefix}.name", lines[0], nz.parse_name)
     if len(lines) > 1:
         words = [w for line in lines[1:] for w in line]
         text = ", ".join(nz.clean_text(join_words(line)) for line in lines[1:])
@@ -101,7 +101,7 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         words = _contact_words(layout, r["CONTACT"], right)
         if all(norm(w.text) in _CONTACT_LABEL_WORDS for w in words):
             words = []  # an empty cell: what follows the label is the next label ("FAX")
-        col.add("producer.contact", words, nz.parse_text)
+        col.add("producer.contact", words, nz.parse_contact)
     if "PHONE" in r:
         fax = r.get("FAX")
         end = fax.x0 if fax is not None and abs(fax.cy - r["PHONE"].cy) < r["PHONE"].height \
@@ -261,7 +261,7 @@ def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
                     break
                 name = _name_words(above)
                 if name:
-                    _by_shape(col, col.add("producer.contact", name, nz.parse_text,
+                    _by_shape(col, col.add("producer.contact", name, nz.parse_contact,
                                            structure=BY_SHAPE * 0.9))
                     break
         break

@@ -11,26 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from extractors.marks import clean_text, mend_name
+from extractors.places import parse_address
+
 # Characters OCR confuses with digits, in a context where only digits make sense.
 DIGIT_LOOKALIKES = str.maketrans(
     {"O": "0", "o": "0", "D": "0", "Q": "0", "I": "1", "l": "1", "|": "1", "i": "1",
      "!": "1", "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6", "g": "9"}
 )
-
-_WS = re.compile(r"\s+")
-
-
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
-
-
-def clean_text(text: str) -> str:
-    """Collapse whitespace, straighten typographic quotes (OCR and word processors curl
-    them at will) and trim edge debris (rule fragments read as | or _)."""
-    text = _WS.sub(" ", text.translate(_QUOTES)).strip().strip(" |_¦:;,").strip()
-    if text.count('"') == 1 and (text.startswith('"') or text.endswith('"')):
-        text = text.strip('"').strip()  # a lone quote at an edge is a speck, not a quotation
-    return text
-
 
 def _digits_fixed(text: str) -> tuple[str, bool]:
     fixed = text.translate(DIGIT_LOOKALIKES)
@@ -242,6 +230,8 @@ def parse_policy_number(text: str) -> tuple[str | None, float]:
     # A fax's hyphen read as "~" or ":" ("EXC-9089160~78", "UB 12-2663842:88"): neither
     # is printed in policy numbers; the hyphen is, and never as sure as one read so.
     mended = re.sub(r"(?<=[A-Za-z0-9])[~:](?=[A-Za-z0-9])", "-", t)
+    if "-" in mended:  # so is a period among hyphens ("BAP 24-3955036.37", seed 7474)
+        mended = re.sub(r"(?<=\d)\.(?=\d)", "-", mended)
     if mended != t:
         t, fit = mended, 0.8
     if not _POLICY_OK.match(t.upper()) or not re.search(r"\d", t):
@@ -290,8 +280,20 @@ reciprocal exchange lloyds guaranty guarantee security standard state county cit
 _LETTER_REMNANT = re.compile(r"^[A-F]\s*:\s*(?=\S)")
 
 
+def parse_name(text: str) -> tuple[str | None, float]:
+    """A company's name, stray marks out (extractors/marks.py)."""
+    t = clean_text(text)
+    return mend_name(t) if t else (None, 0.0)
+
+
+def parse_contact(text: str) -> tuple[str | None, float]:
+    """A person's name, stray marks and a trailing period out."""
+    t = clean_text(text)
+    return mend_name(t, person=True) if t else (None, 0.0)
+
+
 def parse_insurer_name(text: str) -> tuple[str | None, float]:
-    t, fit = parse_text(text)
+    t, fit = parse_name(text)
     if t is None:
         return t, fit
     if _LETTER_REMNANT.match(t):
@@ -303,54 +305,6 @@ def parse_insurer_name(text: str) -> tuple[str | None, float]:
             words[i] = f"{w[0]} {w[1:]}"
             fit = min(fit, 0.85)  # mended, not read: worth a look
     return " ".join(words), fit
-
-
-US_STATES = frozenset("""
-AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ
-NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI
-""".split())
-_STATE_ZIP = re.compile(r"\b([A-Za-z]{2})\s+(\d{5}(?:-\d{4})?)$")
-
-
-# Street and unit abbreviations as OCR misreads them (l read as i, y as v, K as R): none of
-# these is a word of an address, the abbreviation is ("Bidg" accepted at 0.90 on a 150-dpi
-# scan, "Bivd" and "PRWY" on faxes).
-_ADDRESS_FIXES = {"bidg": "bldg", "bldq": "bldg", "bivd": "blvd", "biva": "blvd",
-                  "pkwv": "pkwy", "prwy": "pkwy", "prkwy": "pkwy", "sulte": "suite"}
-_ADDRESS_WORD = re.compile(r"[A-Za-z]+")
-
-
-def _fix_address_word(m: re.Match[str]) -> str:
-    word = m.group(0)
-    fixed = _ADDRESS_FIXES.get(word.lower())
-    if fixed is None:
-        return word
-    if word.isupper():
-        return fixed.upper()
-    return fixed.capitalize() if word[0].isupper() else fixed
-
-
-def parse_address(text: str) -> tuple[str | None, float]:
-    """An address; the state before the ZIP code is upper case whatever OCR made of it."""
-    t = clean_text(text)
-    if not t:
-        return None, 0.0
-    t = _ADDRESS_WORD.sub(_fix_address_word, t)
-    m = _STATE_ZIP.search(t)
-    fit = 1.0
-    if m:
-        state = m.group(1).upper()
-        if state in US_STATES:
-            before = t[: m.start(1)].rstrip()
-            # "City, ST 12345": OCR drops the comma often, and reads it as a period.
-            if before and before[-1] == ".":
-                before = before[:-1]
-            if before and before[-1] != ",":
-                before += ","
-            t = (before + " " if before else "") + state + t[m.end(1):]
-        else:
-            fit = 0.8  # not a state: likely misread
-    return t, fit
 
 
 _FLAGS = ("additional_insured", "subrogation_waived", "per_statute", "proprietor_excluded")
@@ -397,6 +351,10 @@ def parser_for(path: str):  # -> Callable[[str], tuple[Any, float]] | None
         return parse_address
     if path.startswith("insurers.") and last == "name":
         return parse_insurer_name
-    if last in ("name", "contact") or path == "description_of_operations":
+    if last == "contact":
+        return parse_contact
+    if last == "name":
+        return parse_name
+    if path == "description_of_operations":
         return parse_text
     return None

@@ -33,6 +33,8 @@ def test_parse_date(text, value):
 
 def test_a_hyphen_a_fax_read_as_tilde_or_colon_is_a_hyphen_again():
     assert nz.parse_policy_number("EXC-9089160~78") == ("EXC-9089160-78", 0.8)
+    assert nz.parse_policy_number("BAP 24-3955036.37") == ("BAP 24-3955036-37", 0.8)
+    assert nz.parse_policy_number("POL 12.345") == ("POL 12.345", 1.0)  # no hyphen: as read
     assert nz.parse_policy_number("UB 12-2663842:88") == ("UB 12-2663842-88", 0.8)
     assert nz.parse_policy_number("UB 12-2663842-88") == ("UB 12-2663842-88", 1.0)
 
@@ -172,7 +174,9 @@ def test_clean_text_straightens_typographic_quotes():
     ("policies.general_liability.additional_insured", nz.parse_flag),
     ("policies.general_liability.policy_number", nz.parse_policy_number),
     ("certificate_holder.address", nz.parse_address),
-    ("producer.contact", nz.parse_text),
+    ("producer.contact", nz.parse_contact),
+    ("insured.name", nz.parse_name),
+    ("certificate_holder.name", nz.parse_name),
     ("description_of_operations", nz.parse_text),
     ("policies.general_liability.occurrence_basis", None),
     ("policies.automobile_liability.autos", None),
@@ -241,3 +245,51 @@ def test_flag_marks_as_ocr_reads_them():
 ])
 def test_clean_text_trims_edge_debris(text, clean):
     assert nz.clean_text(text) == clean
+
+
+def test_a_garbled_state_is_its_zip_codes_and_one_it_disagrees_with_fits_less():
+    # Faxes of seeds 8181 and 9292: "TL" for IL, "0-1" for OH.  Mended, not read: 0.8.
+    assert nz.parse_address("6099 Washington Rd, Naperville, TL 60526-1714") == (
+        "6099 Washington Rd, Naperville, IL 60526-1714", 0.8)
+    assert nz.parse_address("980 Main Way, Suite 110, Columbus, 0-1 43267") == (
+        "980 Main Way, Suite 110, Columbus, OH 43267", 0.8)
+    assert nz.parse_address("12 Main St, Austin, TX 10001") == (
+        "12 Main St, Austin, TX 10001", 0.8)  # a New York ZIP code: one of them misread
+    assert nz.parse_address("PO Box 1675, Denver, CO 80253") == (
+        "PO Box 1675, Denver, CO 80253", 1.0)
+    assert nz.parse_address("1 Main St, Suite 110 43267") == ("1 Main St, Suite 110 43267", 1.0)
+
+
+def test_the_zip_code_table_is_checked_at_load():
+    from extractors.places import PlacesFileError, load_zip3, zip_state
+
+    assert zip_state("02136") == "MA" and zip_state("55401") == "MN"
+    assert zip_state("05501") == "MA" and zip_state("05601") == "VT"  # Andover inside VT's
+    assert zip_state("00000") is None and zip_state("ABCDE") is None
+    states = frozenset({"NY", "NJ"})
+    with pytest.raises(PlacesFileError, match="in both NY and NJ"):
+        load_zip3({"ranges": {"NY": ["100-149"], "NJ": ["140-150"]}}, states)
+    with pytest.raises(PlacesFileError, match="'XX' is no US state"):
+        load_zip3({"ranges": {"XX": ["100-101"]}}, states)
+    with pytest.raises(PlacesFileError, match="is not 'NNN-NNN'"):
+        load_zip3({"ranges": {"NY": ["149-100"]}}, states)
+
+
+def test_stray_marks_are_taken_out_of_names_and_addresses():
+    # Faxes of seeds 8181, 9292 and 7474; mended, not read, so fit 0.85.
+    assert nz.parse_name("BAY AREA' COMMERCIAL INSURANCE SERVICES") == (
+        "BAY AREA COMMERCIAL INSURANCE SERVICES", 0.85)
+    assert nz.parse_name("MERIDIAN PROPERTY .MANAGEMENT LLC")[0] == (
+        "MERIDIAN PROPERTY MANAGEMENT LLC")
+    assert nz.parse_name("EVERGREEN BROKERAGE. LLC")[0] == "EVERGREEN BROKERAGE, LLC"
+    assert nz.parse_name("MIDSTATE RISK SERVICES. INC.")[0] == "MIDSTATE RISK SERVICES, INC."
+    assert nz.parse_contact("JAMES RAMIREZ.") == ("JAMES RAMIREZ", 0.85)
+    assert nz.parse_address('PO Box 3252, Dallas, ", TX 75279') == (
+        "PO Box 3252, Dallas, TX 75279", 0.85)
+    assert nz.parse_address("9483 LIBERTY DR, ORLANDO. FL. 32805") == (
+        "9483 LIBERTY DR, ORLANDO, FL 32805", 1.0)
+    # What typists do print stays.
+    for name in ("SMITH BROS. INC.", "ARTISANS' GUILD", "O'BRIEN & SONS", "ACME CO."):
+        assert nz.parse_name(name) == (name, 1.0)
+    for person in ("JOHN SMITH JR.", "Ann B.", "Mary O'Neil"):
+        assert nz.parse_contact(person) == (person, 1.0)
