@@ -30,8 +30,9 @@ DIGITS = {"0", "8", "6", "4"}
 # or more; between them nothing is decided.
 DIGIT_MAX = 1.10
 LETTER_MIN = 1.20
-# The reference digits must agree this well, or the cut is not one glyph per piece.
-REF_SPREAD = 1.35
+# A digit glyph this wide is a letter OCR read as a digit: the number's confidence is held
+# under POLICY_READ_FLOOR (pipeline/verify.py), so no second read can accept it.
+WIDE_DIGIT_CONF = 0.6
 _REF = frozenset("2345679")
 # No glyph is this much wider than a digit (W is 1.8-1.9): two touching glyphs are.
 MERGED = 2.0
@@ -117,12 +118,12 @@ def mend_word(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0),
     elif len(widths) != len(text):
         return word
     refs = [w for w, c in zip(widths, chars, strict=True) if c in _REF] + list(others or [])
-    if len(refs) < 2 or max(refs) > REF_SPREAD * min(refs):
+    ref = _consistent(refs)
+    if ref is None:
         return word
-    ref = median(refs)
     if max(widths) > MERGED * ref:
         return word  # two glyphs touching somewhere: the pieces are not the characters
-    out = []
+    out, conf = [], word.conf
     for w, c in zip(widths, chars, strict=True):
         if len(c) == 2:  # the doubled glyph: whichever of the two its width says
             got = {_decide(ch, w / ref) for ch in c} - {None}
@@ -133,8 +134,23 @@ def mend_word(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0),
             out.append(_decide(c, w / ref) or c)
         else:
             out.append(c)
+        if out[-1] in _REF | {"0"} and w / ref >= LETTER_MIN:
+            # A digit a letter's width: a letter read as one (3451Z213353 read 34512213353
+            # and, all digits, accepted on a second read that agreed; seed 7474).
+            conf = min(conf, WIDE_DIGIT_CONF)
     mended = "".join(out)
-    return word if mended == text else replace(word, text=mended)
+    return word if mended == text and conf == word.conf else \
+        replace(word, text=mended, conf=conf)
+
+
+def _consistent(refs: list[int]) -> float | None:
+    """The reference digit width: the median of at least two, most of them within 15 % of
+    it (else the cut is not one glyph per piece); None when not."""
+    if len(refs) < 2:
+        return None
+    ref = median(refs)
+    near = sum(abs(r - ref) <= 0.15 * ref for r in refs)
+    return ref if near >= 0.75 * len(refs) else None
 
 
 def mend_number(page: PageContent, words: list[Word]) -> list[Word]:
@@ -217,9 +233,10 @@ def respace(image: np.ndarray, words: list[Word], offset: tuple[int, int] = (0, 
                     gaps.append(sp[i][0] - sp[i - 1][1])
                 if pair.isdigit():
                     pitches.append(_center(sp[i]) - _center(sp[i - 1]))
-    if len(refs) < 2 or len(gaps) < 3:
+    ref = _consistent(refs)
+    if ref is None or len(gaps) < 3:
         return words
-    ref, gap = median(refs), median(gaps)
+    gap = median(gaps)
     pitch = median(pitches) if len(pitches) >= 2 else None
     pieces: list[Word] = []
     for w, sp in zip(words, spans, strict=True):

@@ -138,6 +138,10 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
             f = col.add("producer.email", words, nz.parse_email, text=text, structure=fit)
             if f is not None and fit < 1:
                 f.notes.append("a dot OCR dropped put back")
+            if f is not None and _touched(layout, words, r["EMAIL"]):
+                # "erts@..." where "certs@..." is printed: its "c" read as "©!" and left.
+                f.confidence = round(f.confidence * 0.6, 4)
+                f.notes.append("printing touching its start was not read")
     _contact_by_shape(layout, sk, col)
     _insurers(layout, sk, col)
 
@@ -201,6 +205,15 @@ def _glued(row: list[Word], k: int, left: float) -> list[Word]:
     while j + 1 < len(row) and (row[j].text[-1:] in joins or row[j + 1].text[:1] in joins):
         j += 1
     return row[i:j + 1]
+
+
+def _touched(layout: PageLayout, words: list[Word], label: LabelHit) -> bool:
+    """Whether a word no letter or digit of which was read touches the value's first on
+    its left (a glyph OCR made marks of), past the label."""
+    first = words[0]
+    return any(w.x1 <= first.x0 < w.x1 + 0.3 * first.height and w.x0 > label.x1
+               and not any(c.isalnum() for c in w.text)
+               for w in same_row(layout.page.words, first) if w not in words)
 
 
 def _dot_lost(a: Word, b: Word) -> bool:

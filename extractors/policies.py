@@ -143,7 +143,11 @@ def _umbrella(reader: PolicyReader, sec: Section) -> None:
                  and w.x1 < reader.grid.cols.get("H_ADDL", (1e9,))[0]
                  and any(c.isdigit() for c in w.text)]
         structure = min(c_ret, c_ded) if ret else 0.5
-        reader.col.add(f"{base}.retention", words, nz.parse_money, structure=structure)
+        f = reader.col.add(f"{base}.retention", words, nz.parse_money, structure=structure)
+        if f is not None and not ret:
+            # The amount may be a deductible: what is unsure is the box, not the reading
+            # (a second read had vouched for one at 0.93, seed 7474).
+            f.notes.append("neither RETENTION nor DED read as checked")
     if umb == exc:
         # Neither or both boxes: the line is a guess a reviewer must confirm, however well
         # its values read (the note keeps the second read from vouching for them).

@@ -149,9 +149,13 @@ _ABBREV_NO_DOT = re.compile(r"\b(?:Inc|INC|Corp|CORP|Ltd|LTD|Co)$")  # not CO: C
 # "CONTRACTORS. INC.": the comma before a company's legal form, its tail lost (a fax).
 _PERIOD_FOR_COMMA = re.compile(r"[A-Za-z]{3,}\. (?:INC|Inc|LLC|LLP|LTD|Ltd|CORP|Corp|CO|Co|LP)\b")
 TEXT_FAMILIES = {"parties", "addresses", "insurer_names", "description_of_operations"}
+# "L1.C", "C0MPANY": a digit between letters of a word (a name's, not an address's: "Bldg
+# A1"); "KEYSTONE RISK PARTNERS L1.C" was accepted at 0.93 on a fax of seed 7474.
+_DIGIT_IN_WORD = re.compile(r"^[A-Za-z.]*[A-Za-z]\.?[0-9]+\.?[A-Za-z][A-Za-z.]*$")
 
 
-def text_plausibility(text: str, *, title: bool = False) -> tuple[float, str | None]:
+def text_plausibility(text: str, *, title: bool = False, name: bool = False
+                      ) -> tuple[float, str | None]:
     """How much an OCR'd name or address looks like one (1.0) rather than a misread.
 
     Tesseract is confidently wrong about single characters; what it then produces rarely
@@ -171,6 +175,8 @@ def text_plausibility(text: str, *, title: bool = False) -> tuple[float, str | N
         factor, why = factor * 0.85, "an abbreviation without its period"
     if _PERIOD_FOR_COMMA.search(text):
         factor, why = factor * 0.8, "a period where the comma before a legal form belongs"
+    if name and any(_DIGIT_IN_WORD.match(w.strip(",;:()\"")) for w in text.split()):
+        factor, why = factor * 0.8, "a digit among a word's letters"
     if title:
         # A name or address in Title Case with one word in lower case: its capital was
         # misread ("pennsylvania Manufacturers", "indianapolis").
@@ -195,8 +201,9 @@ def plausibility(fields: dict[str, FieldValue], ocr_pages: set[int]) -> None:
             continue
         if not isinstance(f.value, str) or "@" in f.value:
             continue
-        factor, why = text_plausibility(
-            f.value, title=field_family(path) != "description_of_operations")
+        family = field_family(path)
+        factor, why = text_plausibility(f.value, title=family != "description_of_operations",
+                                        name=family in ("parties", "insurer_names"))
         if why:
             _lower(f, factor, f"looks misread: {why}")
 

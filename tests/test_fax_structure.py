@@ -272,3 +272,21 @@ def test_a_date_read_is_never_replaced():
     col.garbled["policies.general_liability.effective_date"] = [_w("O9/11/24", 1470, 1434)]
     fill_dates(col)
     assert col.fields["policies.general_liability.effective_date"].value == "2025-09-11"
+
+
+def test_an_address_whose_first_letter_ocr_made_marks_of_goes_to_review():
+    # "certs@keystonerisk.com" read "©!" "erts" "@keystonerisk.com": the marks touching
+    # "erts" were left out, and "erts@..." accepted at 0.91 (a scan of seed 7474).
+    def email(x: int) -> dict:
+        right = [Word(t, b, c, 1) for t, b, c in (
+            ("E-MAIL", (1316, 688, 1400, 707), 0.96), ("ADDRESS:", (1315, 715, 1443, 733), 0.9),
+            ("©!", (x, 702, x + 18, 725), 0.24), ("erts", (1481, 693, 1582, 726), 0.96),
+            ("@keystonerisk.com", (1589, 695, 1892, 732), 0.96))]
+        layout = build_layout(_top(right, [Rule(1195, 590, 1195, 1100)]))
+        col = Collector(page=1)
+        read_header(layout, find_skeleton(layout), col)
+        return col.fields["producer.email"]
+    f = email(1461)
+    assert f.value == "erts@keystonerisk.com" and f.confidence < 0.6
+    assert f.notes == ["printing touching its start was not read"]
+    assert email(1445).confidence == 0.96  # a speck a space away touches nothing

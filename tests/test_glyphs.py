@@ -4,7 +4,7 @@ ink stand for glyphs, so each test says which widths decide what."""
 import numpy as np
 import pytest
 
-from extractors.glyphs import glyph_widths, mend_number, mend_word, respace
+from extractors.glyphs import WIDE_DIGIT_CONF, glyph_widths, mend_number, mend_word, respace
 from pipeline.types import PageContent, Word
 
 
@@ -97,7 +97,7 @@ def _run(x: int, widths: list[int], pitch: int = 20) -> list[tuple[int, int]]:
 def test_a_space_is_where_the_glyphs_sit_a_space_apart():
     # "CGL1787813" read as one word, its L and 1 a space apart: two words.  Its 1s are
     # narrow, so the gaps beside them are wide, but their centers sit a digit apart.
-    glyphs = _run(10, [16, 16, 16]) + _run(80, [6, 16, 16, 6, 16, 16, 6])
+    glyphs = _run(10, [16, 16, 16]) + _run(80, [6, 16, 16, 16, 16, 6, 16])
     img, [word] = _line(["CGL1787813"], [glyphs])
     assert [w.text for w in respace(img, [word])] == ["CGL", "1787813"]
 
@@ -109,3 +109,14 @@ def test_words_ocr_split_a_digit_apart_are_one_and_a_lost_hyphen_joins_two():
                        [_run(10, [16] * 3), _run(90, [16] * 2), _run(150, [16] * 7)],
                        dash=(134, 10))
     assert [w.text for w in respace(img, words)] == ["GLP", "49-0995008-44"]
+
+
+def test_a_digit_as_wide_as_a_letter_keeps_its_number_from_being_accepted():
+    # "3451Z213353" read "34512213353": all digits, so no look-alike rule held it, and a
+    # second read agreed (seed 7474).  Its Z is a letter's width.
+    widths = [16, 16, 16, 6, 22, 16, 6, 16, 16, 16, 16]
+    img, word = _word("34512213353", widths)
+    got = mend_word(img, word)
+    assert got.text == "34512213353" and got.conf == WIDE_DIGIT_CONF
+    img, word = _word("34512213353", [16, 16, 16, 6, 16, 16, 6, 16, 16, 16, 16])
+    assert mend_word(img, word).conf == 0.8

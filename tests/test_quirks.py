@@ -7,6 +7,7 @@ import json
 import pytest
 
 from extractors.certificate import extract_all
+from extractors.coverages import PolicyReader
 from fixtures.generate import make_certificate, write_sample
 from fixtures.score import compare
 from pipeline.load import open_document
@@ -15,6 +16,7 @@ from pipeline.process import process_file
 from pipeline.record import build_record
 from pipeline.sniff import sniff_file
 from pipeline.types import Word
+from pipeline.verify import unsure
 
 
 # Seeds whose certificates type a word in a limit cell (fixtures.data.cell_words): 20314 has
@@ -102,3 +104,26 @@ def test_a_twins_date_and_letter_are_not_the_first_policys(tmp_path):
     assert fields["policies.automobile_liability#2.insurer"].value == "A"
     got = fields.get("policies.automobile_liability.effective_date")
     assert got is None or got.bbox[1] < num[3]  # from its own row, if at all
+
+
+def test_a_retention_whose_box_reads_unchecked_is_not_vouched_for(tmp_path, monkeypatch):
+    # Seed 20302 types a retention after a checked RETENTION box.  Where neither it nor DED
+    # reads as checked the amount may be a deductible: the box is what is unsure, so the
+    # value carries a note and no second read of its digits may accept it (one was, at
+    # 0.93, on an upside-down scan of seed 7474).
+    path = write_sample(tmp_path, "digital-20302", make_certificate(20302), "digital", 20302)
+    [src] = open_document(path, sniff_file(path), max_pages=5, timeout=30).pages
+    page = text_page(src)
+    key = "policies.excess_liability.retention"
+    read = extract_all([page])[0].fields[key]
+    assert read.value == 10000 and not read.notes
+    checked = PolicyReader.checked
+
+    def unchecked(self, lid, y0, y1, **kw):
+        val, conf, hit = checked(self, lid, y0, y1, **kw)
+        return (False, conf, hit) if lid in ("RETENTION", "DED") else (val, conf, hit)
+
+    monkeypatch.setattr(PolicyReader, "checked", unchecked)
+    f = extract_all([page])[0].fields[key]
+    assert f.value == 10000 and f.notes == ["neither RETENTION nor DED read as checked"]
+    assert not unsure(key, f)
