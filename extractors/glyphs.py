@@ -3,11 +3,14 @@
 In the faces certificates are typed in, a round capital (O, D, Q) and B, G and A are a good
 deal wider than the digit OCR takes them for (0, 8, 6, 4), while the digits 2-9 are about
 one width (tabular figures).  A scan read ``BAOV4`` where ``BA0V4`` is printed: its 0 is as
-wide as its 4, and an O would be a third wider.  So a policy number's glyphs are cut apart
+wide as its 4, and an O would be a third wider.  (The reference digits are 2-7 and 9: 8
+is B's look-alike, 0 O's.)  So a policy number's glyphs are cut apart
 where no ink crosses a column, and when there are as many as OCR read characters, each
 letter-or-digit guess is weighed against the word's own digits.  On the scans and faxes of
 seeds 3102 and 8181 a 0 measured 0.92-1.07 of the word's other digits, and the letters
-1.12 or more (O, D, G, B at 1.24-1.38).
+1.12 or more (O, D, G, B at 1.24-1.38); a helper's renders of the generator's faces found
+Helvetica's B at 1.10-1.18 and Times' 4 at up to 1.22, so only what is clearly one or the
+other is decided, and a mended number always goes to review.
 
 OCR also reads one glyph as both ("BA7X0O", "UL0S570", "H7GB8"): one glyph fewer than the
 characters, where a look-alike pair stands, is that pair's one glyph.
@@ -28,8 +31,12 @@ TWINS = {"O": "0", "D": "0", "Q": "0", "B": "8", "G": "6", "A": "4"}
 DIGITS = {"0", "8", "6", "4"}
 # A digit glyph measures up to DIGIT_MAX of the word's other digits, a letter LETTER_MIN
 # or more; between them nothing is decided.
-DIGIT_MAX = 1.10
-LETTER_MIN = 1.20
+DIGIT_MAX = 1.05
+LETTER_MIN = 1.25
+# A number whose text the glyphs changed (letters, digits or spaces) was mended, not read:
+# under the policy-number threshold, for a reviewer.  Helvetica's B and Times' 4 and 0
+# measure 1.10-1.22 of the other digits at some sizes: the margin is thin.
+MENDED_CONF = 0.85
 # A digit glyph this wide is a letter OCR read as a digit: the number's confidence is held
 # under POLICY_READ_FLOOR (pipeline/verify.py), so no second read can accept it.
 WIDE_DIGIT_CONF = 0.6
@@ -104,8 +111,6 @@ def mend_word(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0),
     glyphs can be matched to its characters one to one; else ``word`` unchanged.
     ``others`` are widths of digits typed beside it in the same face and size."""
     text = word.text
-    if not any(c in TWINS or c in DIGITS for c in text):
-        return word
     widths = glyph_widths(image, word, offset)
     chars = list(text)
     if len(widths) == len(text) - 1:
@@ -123,6 +128,8 @@ def mend_word(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0),
         return word
     if max(widths) > MERGED * ref:
         return word  # two glyphs touching somewhere: the pieces are not the characters
+    if len(widths) < len(text) and not _fits(widths, chars, ref):
+        return word  # the piece missing is elsewhere (a touching "11"): not the pair
     out, conf = [], word.conf
     for w, c in zip(widths, chars, strict=True):
         if len(c) == 2:  # the doubled glyph: whichever of the two its width says
@@ -139,8 +146,21 @@ def mend_word(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0),
             # and, all digits, accepted on a second read that agreed; seed 7474).
             conf = min(conf, WIDE_DIGIT_CONF)
     mended = "".join(out)
+    if mended != text:
+        conf = min(conf, MENDED_CONF)
     return word if mended == text and conf == word.conf else \
         replace(word, text=mended, conf=conf)
+
+
+def _fits(widths: list[int], chars: list[str], ref: float) -> bool:
+    """Whether every other piece is as wide as its character: a digit near the reference,
+    a 1 narrow."""
+    for w, c in zip(widths, chars, strict=True):
+        if c in _REF and not 0.85 <= w / ref <= 1.15:
+            return False
+        if c == "1" and w / ref > 0.75:
+            return False
+    return True
 
 
 def _consistent(refs: list[int]) -> float | None:
@@ -176,7 +196,7 @@ JOIN_MAX = 0.15
 
 def _joined(a: Word, b: Word, sep: str) -> Word:
     box = (min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1))
-    return Word(a.text + sep + b.text, box, min(a.conf, b.conf), a.page)
+    return Word(a.text + sep + b.text, box, min(a.conf, b.conf, MENDED_CONF), a.page)
 
 
 def _hyphen_between(image: np.ndarray, a: Word, b: Word, offset: tuple[int, int],
@@ -251,10 +271,10 @@ def respace(image: np.ndarray, words: list[Word], offset: tuple[int, int] = (0, 
                 and _center(sp[i]) - _center(sp[i - 1]) - pitch >= SPACE_MIN * ref
             if wide and "-" not in w.text[i - 1:i + 1]:
                 pieces.append(Word(w.text[start:i], (sp[start][0], w.y0, sp[i - 1][1], w.y1),
-                                   w.conf, w.page))
+                                   min(w.conf, MENDED_CONF), w.page))
                 start = i
-        pieces.append(w if start == 0 else
-                      Word(w.text[start:], (sp[start][0], w.y0, w.x1, w.y1), w.conf, w.page))
+        pieces.append(w if start == 0 else Word(w.text[start:], (sp[start][0], w.y0, w.x1, w.y1),
+                                                min(w.conf, MENDED_CONF), w.page))
     out = [pieces[0]]
     for b in pieces[1:]:
         a = out[-1]

@@ -323,6 +323,16 @@ def parse_limit_text(text: str) -> tuple[str | None, float]:
     return fixed, (min(fit, 0.9) if fixed != value else fit)
 
 
+def typed_parser_for(path: str):  # -> Callable[[str], tuple[Any, float]] | None
+    """The normalizer of what a reviewer types at ``path``: ``parser_for``'s, except that
+    names, contacts and policy numbers are taken as typed (clean text), not mended as OCR
+    readings are (a reviewer's ``Dunkin' Brands`` or ``ABC-123.45`` is what is printed)."""
+    parse = parser_for(path)
+    if parse in (parse_name, parse_contact, parse_insurer_name, parse_policy_number):
+        return parse_text
+    return parse
+
+
 def parser_for(path: str):  # -> Callable[[str], tuple[Any, float]] | None
     """The normalizer of a record path (the review page and the second read use it), or None
     for values that are not typed text (check-box choices, lists)."""

@@ -49,7 +49,7 @@ def load_zip3(data: dict, states: frozenset[str]) -> dict[str, str]:
 
 US_STATES = frozenset("""
 AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ
-NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI
+NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP MH FM PW AA AE AP
 """.split())
 
 

@@ -39,8 +39,9 @@ VARIANT_RATIO = 75  # rapidfuzz ratio above which two values are readings of one
 SHAPED = frozenset({"certificate_date", "policy_dates", "limits", "insurer_naic",
                     "insurer_letters", "addl_subr", "check_boxes"})
 # A mark is one of two values, and no reading of it is "a variant" of another: two readings
-# surer than the base's outvote it (a Y read at 0.06 where two readings saw N at 0.85 and
-# 0.93, seed 8181; on 24 faxes of seeds 8181 and 9292 three such, each majority right).
+# that read one from ink, surer than the base's, outvote it (a Y read at 0.06 where two
+# readings saw N at 0.85 and 0.93, seed 8181; on 24 faxes of seeds 8181 and 9292 three such,
+# each majority right).
 MARKS = frozenset({"addl_subr", "check_boxes"})
 # Notes that say how a value was found, not that something is wrong with it.
 _NEUTRAL = ("a second read agreed", "limit named by its row", "found by its shape")
@@ -55,6 +56,12 @@ def _variant(a: FieldValue, b: FieldValue) -> bool:
     different things (OWNERS INSURANCE COMPANY for ERIE INSURANCE EXCHANGE: the witnesses
     had counted the insurer rows from another one)."""
     return fuzz.ratio(str(a.value), str(b.value)) >= VARIANT_RATIO
+
+
+def _read_mark(path: str, f: FieldValue) -> bool:
+    """A mark read from ink: not an empty cell's (a witness has no cell read again alone,
+    and its first reading of a cell whose lone "Y" OCR dropped is empty)."""
+    return field_family(path) in MARKS and bool(f.raw)
 
 
 def vote(base: Extraction, witnesses: list[Extraction]) -> None:
@@ -87,7 +94,7 @@ def vote(base: Extraction, witnesses: list[Extraction]) -> None:
         # majority of first readings is no match for that unless surer.
         if len(best) >= 2 and len(best) > mine_votes:
             if mine is None or (top.confidence > mine.confidence
-                                and (_variant(mine, top) or field_family(path) in MARKS)):
+                                and (_variant(mine, top) or _read_mark(path, top))):
                 new = copy.deepcopy(top)
                 new.notes.append(f"read so by {len(best)} of {n} readings")
                 base.fields[path] = new

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from extractors.normalize import parser_for
+from extractors.normalize import typed_parser_for
 from models.store import FieldInfo, NotFoundError, apply_correction, get_field
 from pipeline.types import PAGE_DPI
 
@@ -40,7 +40,7 @@ def normalize(path: str, typed: str | None, current: Any = None) -> Any:
     text = (typed or "").strip()
     if text == "":
         return None  # a reviewer clearing a value the certificate does not have
-    parse = parser_for(path)
+    parse = typed_parser_for(path)
     if parse is None:
         if isinstance(current, list):
             return [part.strip() for part in text.split(",") if part.strip()]

@@ -29,12 +29,12 @@ def _row(stdout: str, first_cell: str) -> list[str]:
     raise AssertionError(f"no table row {first_cell!r} in:\n{stdout}")
 
 
-def test_accuracy_bench_runs_on_one_digital_certificate(tmp_path: Path) -> None:
+def test_accuracy_bench_runs_on_one_digital_certificate(tmp_path: Path, prefect_api) -> None:
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, str(REPO / "bench" / "accuracy.py"), "--count", "1",
          "--conditions", "digital", "--out", str(out), "--data-dir", str(tmp_path / "data"),
-         "--markdown", str(tmp_path / "report.md"), "--quiet"],
+         "--markdown", str(tmp_path / "report.md"), "--quiet", "--prefect-api", prefect_api],
         cwd=tmp_path, capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -4,7 +4,14 @@ ink stand for glyphs, so each test says which widths decide what."""
 import numpy as np
 import pytest
 
-from extractors.glyphs import WIDE_DIGIT_CONF, glyph_widths, mend_number, mend_word, respace
+from extractors.glyphs import (
+    MENDED_CONF,
+    WIDE_DIGIT_CONF,
+    glyph_widths,
+    mend_number,
+    mend_word,
+    respace,
+)
 from pipeline.types import PageContent, Word
 
 
@@ -120,3 +127,13 @@ def test_a_digit_as_wide_as_a_letter_keeps_its_number_from_being_accepted():
     assert got.text == "34512213353" and got.conf == WIDE_DIGIT_CONF
     img, word = _word("34512213353", [16, 16, 16, 6, 16, 16, 6, 16, 16, 16, 16])
     assert mend_word(img, word).conf == 0.8
+
+
+def test_a_mended_number_goes_to_review_and_a_missing_piece_elsewhere_mends_nothing():
+    img, word = _word("BAOV4", [20, 22, 16, 20, 16])
+    sure = Word(word.text, word.bbox, 0.97, 1)
+    got = mend_word(img, sure, others=[16, 16])
+    assert got.text == "BA0V4" and got.conf == MENDED_CONF  # mended, not read
+    # "XG61173" with its two 1s touching: one piece fewer, but not the "G6" pair's.
+    img, word = _word("XG61173", [18, 22, 16, 20, 16, 16])
+    assert mend_word(img, word, others=[16, 16]).text == "XG61173"

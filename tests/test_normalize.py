@@ -266,6 +266,9 @@ def test_the_zip_code_table_is_checked_at_load():
     assert zip_state("02136") == "MA" and zip_state("55401") == "MN"
     assert zip_state("05501") == "MA" and zip_state("05601") == "VT"  # Andover inside VT's
     assert zip_state("00000") is None and zip_state("ABCDE") is None
+    assert zip_state("34001") is None and zip_state("96950") is None  # military, Pacific
+    assert nz.parse_address("APO AA 34001")[0].endswith(" AA 34001")  # not FL
+    assert nz.parse_address("Saipan, MP 96950") == ("Saipan, MP 96950", 1.0)
     states = frozenset({"NY", "NJ"})
     with pytest.raises(PlacesFileError, match="in both NY and NJ"):
         load_zip3({"ranges": {"NY": ["100-149"], "NJ": ["140-150"]}}, states)
@@ -289,7 +292,17 @@ def test_stray_marks_are_taken_out_of_names_and_addresses():
     assert nz.parse_address("9483 LIBERTY DR, ORLANDO. FL. 32805") == (
         "9483 LIBERTY DR, ORLANDO, FL 32805", 1.0)
     # What typists do print stays.
-    for name in ("SMITH BROS. INC.", "ARTISANS' GUILD", "O'BRIEN & SONS", "ACME CO."):
+    for name in ("SMITH BROS. INC.", "ARTISANS' GUILD", "O'BRIEN & SONS", "ACME CO.",
+                 "DUNKIN' BRANDS", "Dunkin' Brands", ".NET Solutions", '"Best" Plumbing',
+                 "Smith & Assoc. Inc.", "Acme Constr. LLC", "A -- B"):
         assert nz.parse_name(name) == (name, 1.0)
-    for person in ("JOHN SMITH JR.", "Ann B.", "Mary O'Neil"):
+    for person in ("JOHN SMITH JR.", "Ann B.", "Mary O'Neil", "Jane Doe, Esq."):
         assert nz.parse_contact(person) == (person, 1.0)
+
+
+def test_what_a_reviewer_types_is_taken_as_typed():
+    for path, typed in (("insured.name", "Dunkin' Brands"), ("producer.contact", "JAMES RAMIREZ."),
+                        ("policies.general_liability.policy_number", "ABC-123.45"),
+                        ("insurers.A.name", "AMUTUAL INSURANCE")):
+        assert nz.typed_parser_for(path)(typed) == (typed, 1.0)
+    assert nz.typed_parser_for("policies.general_liability.effective_date") is nz.parse_date

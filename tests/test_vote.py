@@ -85,7 +85,15 @@ def test_a_mark_two_surer_readings_disagree_with_is_theirs():
     # A Y read at 0.06 where both other readings saw N surely: a mark has no variants,
     # so the text test that guards names does not stand in the way (seed 8181).
     flag = "policies.general_liability.additional_insured"
-    base = _ex(flag=(True, 0.06))
-    vote(base, [_ex(flag=(False, 0.85)), _ex(flag=(False, 0.93))])
+    def read(value, conf, raw):
+        ex = _ex(flag=(value, conf))
+        ex.fields[flag].raw = raw
+        return ex
+    base = read(True, 0.06, "¥:")
+    vote(base, [read(False, 0.85, "N"), read(False, 0.93, "N")])
     assert base.fields[flag].value is False and base.fields[flag].confidence == 0.93
     assert base.fields[flag].notes == ["read so by 2 of 3 readings"]
+    # Two empty cells (the witnesses' cells are not read again) do not outvote a Y.
+    base = read(True, 0.6, "Y")
+    vote(base, [read(False, 0.97, ""), read(False, 0.97, "")])
+    assert base.fields[flag].value is True
