@@ -181,6 +181,11 @@ class PolicyReader:
             words = col_words(self.layout, self.grid, colname, y0, y1)
             text = " ".join(w.text for w in words)
             value, fit = nz.parse_flag(text)
+            if text.strip() == "/" and base.endswith("workers_compensation"):
+                # The form's own "N / A" in the workers compensation row, its letters lost:
+                # no check mark (a WC policy read as naming an additional insured, twice on
+                # seed 8484).
+                value, fit = False, 0.9
             if value is None:
                 # Something unreadable in the cell: keep the likelier reading, ask a human.
                 value, fit = True, 0.3

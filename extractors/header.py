@@ -28,9 +28,15 @@ def _value_right(layout: PageLayout, label: LabelHit, x_end: float,
     ex = _ids(label)
     # Where the label's last word ends: OCR sometimes gives an earlier word of the label a
     # box stretching over the value ("CONTACT" reaching across "Michael").
-    end = max(label.words, key=lambda w: w.x0).x1
-    cand = [w for w in layout.page.words if w.x0 >= end - 2 and w.x1 <= x_end + 5
-            and id(w) not in ex]
+    last = max(label.words, key=lambda w: w.x0)
+    end = last.x1
+    # ... and the label's own last box over the value's first word ("INSURERA:" reaching
+    # across "The" of "The Travelers ...", accepted without it): a word in the box's second
+    # half, taller than the label (not a box OCR stretched over rows) and reaching past it,
+    # is typed.
+    cand = [w for w in layout.page.words if w.x1 <= x_end + 5 and id(w) not in ex and (
+        w.x0 >= end - 2 or (w.x0 > (last.x0 + end) / 2 and w.x1 > end
+                            and 1.3 * label.height <= w.height <= 2.5 * label.height))]
     near = same_row(cand, label, slack=0.9)
     if not near:
         return []

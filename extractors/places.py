@@ -80,6 +80,11 @@ _ADDRESS_FIXES = {"bidg": "bldg", "bldq": "bldg", "bivd": "blvd", "biva": "blvd"
 _ADDRESS_WORD = re.compile(r"[A-Za-z]+")
 
 
+# A unit's letter OCR ran into its word ("BLDGA" for BLDG A, accepted at 0.91 on a
+# rotated photo of seed 8484): no address word is spelled so.
+_GLUED_UNIT = re.compile(r"\b(BLDG|Bldg|UNIT|Unit)([A-Z])\b")
+
+
 def _fix_address_word(m: re.Match[str]) -> str:
     word = m.group(0)
     fixed = _ADDRESS_FIXES.get(word.lower())
@@ -98,6 +103,8 @@ def parse_address(text: str) -> tuple[str | None, float]:
     if not t:
         return None, 0.0
     t, marked = strip_marks(_ADDRESS_WORD.sub(_fix_address_word, t))
+    unglued = _GLUED_UNIT.sub(r"\1 \2", t)
+    marked, t = marked or unglued != t, unglued
     m = _STATE_ZIP.search(t) or _GARBLED_STATE_ZIP.search(t)
     fit = MENDED_FIT if marked else 1.0
     if m:
@@ -108,6 +115,8 @@ def parse_address(text: str) -> tuple[str | None, float]:
             state = zstate  # "Naperville, TL 60526": the ZIP code says IL
         if state in US_STATES:
             before = t[: m.start(1)].rstrip()
+            if before.rstrip("\"' ") != before:  # a speck read as a quote before the state
+                before, fit = before.rstrip("\"' "), min(fit, MENDED_FIT)
             # "City, ST 12345": OCR drops the comma often, and reads it as a period.
             if before and before[-1] == ".":
                 before = before[:-1]

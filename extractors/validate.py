@@ -151,6 +151,9 @@ _PERIOD_FOR_COMMA = re.compile(r"[A-Za-z]{3,}\. (?:INC|Inc|LLC|LLP|LTD|Ltd|CORP|
 TEXT_FAMILIES = {"parties", "addresses", "insurer_names", "description_of_operations"}
 # "L1.C", "C0MPANY": a digit between letters of a word (a name's, not an address's: "Bldg
 # A1"); "KEYSTONE RISK PARTNERS L1.C" was accepted at 0.93 on a fax of seed 7474.
+# "Contractors, inc." (accepted at 0.91, seed 8484): a capitalized name's legal form read
+# in lower case, too short for the title rule's four letters.
+_LOWER_FORM = re.compile(r"\b[A-Z][A-Za-z]*,? (?:inc|llc|co|corp|ltd)\b\.?")
 _DIGIT_IN_WORD = re.compile(r"^[A-Za-z.]*[A-Za-z]\.?[0-9]+\.?[A-Za-z][A-Za-z.]*$")
 
 
@@ -177,6 +180,8 @@ def text_plausibility(text: str, *, title: bool = False, name: bool = False
         factor, why = factor * 0.8, "a period where the comma before a legal form belongs"
     if name and any(_DIGIT_IN_WORD.match(w.strip(",;:()\"")) for w in text.split()):
         factor, why = factor * 0.8, "a digit among a word's letters"
+    if name and _LOWER_FORM.search(text):
+        factor, why = factor * 0.8, "a legal form in lower case after capitals"
     if title:
         # A name or address in Title Case with one word in lower case: its capital was
         # misread ("pennsylvania Manufacturers", "indianapolis").

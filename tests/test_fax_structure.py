@@ -290,3 +290,23 @@ def test_an_address_whose_first_letter_ocr_made_marks_of_goes_to_review():
     assert f.value == "erts@keystonerisk.com" and f.confidence < 0.6
     assert f.notes == ["printing touching its start was not read"]
     assert email(1445).confidence == 0.96  # a speck a space away touches nothing
+
+
+def test_a_typed_word_the_labels_box_reaches_over_is_the_names():
+    # "INSURERA:" boxed across "The" of "The Travelers Indemnity Company": the name was
+    # accepted without its first word (seed 8484).
+    page = _insurers(["INSURERA:", "INSURER B", "INSURER C", "", "", ""])
+    label = next(w for w in page.words if w.text == "INSURERA:")
+    page.words[page.words.index(label)] = Word(label.text, (label.x0, label.y0, 1450,
+                                                            label.y1), label.conf, 1)
+    got = _read_top(page)
+    assert got["insurers.A.name"] == "ERIE INSURANCE EXCHANGE"
+    assert got["insurers.B.name"] == "OWNERS INSURANCE COMPANY"
+    # A box OCR stretched over three rows ("No." of "(A/C, No, Ext):", 51 pixels high) in the
+    # E-MAIL label's second half is no value (upside-down scan, seed 3102).
+    right = [Word(t, (b[0], b[1] + 208, b[2], b[3] + 208), 0.9, 1) for t, b in (
+        ("PHONE", (1172, 442, 1247, 459)), ("No.", (1230, 449, 1261, 500)),
+        ("(216)", (1333, 451, 1424, 477)), ("574-2043", (1454, 451, 1616, 474)),
+        ("E-MAIL", (1172, 492, 1244, 509)), ("ADDRESS:", (1171, 516, 1281, 531)))]
+    got = _read_top(_top(right, [Rule(1160, 590, 1160, 1100)]))
+    assert got["producer.phone"] == "(216) 574-2043" and "producer.email" not in got

@@ -289,6 +289,8 @@ def test_stray_marks_are_taken_out_of_names_and_addresses():
     assert nz.parse_contact("JAMES RAMIREZ.") == ("JAMES RAMIREZ", 0.85)
     assert nz.parse_address('PO Box 3252, Dallas, ", TX 75279') == (
         "PO Box 3252, Dallas, TX 75279", 0.85)
+    assert nz.parse_address('PO Box 3252, Dallas. "TX 75279') == (
+        "PO Box 3252, Dallas, TX 75279", 0.85)
     assert nz.parse_address("9483 LIBERTY DR, ORLANDO. FL. 32805") == (
         "9483 LIBERTY DR, ORLANDO, FL 32805", 1.0)
     # What typists do print stays.
@@ -306,3 +308,9 @@ def test_what_a_reviewer_types_is_taken_as_typed():
                         ("insurers.A.name", "AMUTUAL INSURANCE")):
         assert nz.typed_parser_for(path)(typed) == (typed, 1.0)
     assert nz.typed_parser_for("policies.general_liability.effective_date") is nz.parse_date
+
+
+def test_a_units_letter_run_into_its_word_is_parted():
+    assert nz.parse_address("3825 MAPLE RD, BLDGA, SEATTLE, WA 98107") == (
+        "3825 MAPLE RD, BLDG A, SEATTLE, WA 98107", 0.85)  # a rotated photo, seed 8484
+    assert nz.parse_address("1 Main St, Bldg A, Austin, TX 78701")[1] == 1.0

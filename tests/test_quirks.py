@@ -127,3 +127,21 @@ def test_a_retention_whose_box_reads_unchecked_is_not_vouched_for(tmp_path, monk
     f = extract_all([page])[0].fields[key]
     assert f.value == 10000 and f.notes == ["neither RETENTION nor DED read as checked"]
     assert not unsure(key, f)
+
+
+def test_the_forms_n_a_in_the_workers_compensation_row_is_no_mark(tmp_path):
+    # The 2010/05 form prints "N / A" in the workers compensation row's ADDL INSRD cell; OCR
+    # kept only its "/", read as a check mark: a WC policy naming an additional insured,
+    # accepted twice on seed 8484.  Here the typed cell's text is replaced by that "/".
+    path = write_sample(tmp_path, "digital-20376", make_certificate(20376), "digital", 20376)
+    [src] = open_document(path, sniff_file(path), max_pages=5, timeout=30).pages
+    page = text_page(src)
+    key = "policies.workers_compensation.additional_insured"
+    cell = extract_all([page])[0].fields[key].bbox
+    inside = [w for w in page.words if cell[0] <= w.cx <= cell[2] and cell[1] <= w.cy <= cell[3]]
+    page.words = [w for w in page.words if w not in inside] + [
+        Word("/", (cell[0] + 20, cell[1] + 10, cell[0] + 26, cell[1] + 22), 0.92, 1)]
+    f = extract_all([page])[0].fields[key]
+    assert f.value is False
+    assert extract_all([page])[0].fields[
+        "policies.general_liability.additional_insured"].value is not None

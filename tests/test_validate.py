@@ -132,3 +132,10 @@ def test_a_digit_among_a_names_letters_looks_misread():
     for text in ("3M COMPANY", "A1 ROOFING LLC", "ROUTE 66 DINER", "Bldg A1"):
         assert text_plausibility(text, name=True) == (1.0, None)
     assert text_plausibility("KEYSTONE L1.C") == (1.0, None)  # an address's "A1B" may be
+
+
+def test_a_legal_form_in_lower_case_after_capitals_looks_misread():
+    text = "Granite Peak Glass & Glazing Contractors, inc."  # accepted at 0.91, seed 8484
+    assert text_plausibility(text, name=True) == (0.8, "a legal form in lower case after capitals")
+    assert text_plausibility("Granite Peak Glass & Glazing Contractors, Inc.", name=True) == (
+        1.0, None)
