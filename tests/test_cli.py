@@ -152,6 +152,10 @@ def test_ingest_folder_then_again(env, inbox, tmp_path, prefect_api):
 
 def test_demo_small(env, tmp_path):
     proc = ok(coi("demo", "--count", "1", env=env, cwd=tmp_path))
+    assert "Traceback" not in proc.stdout + proc.stderr
+    # The local Prefect API the command started wrote to its own log, not to our console
+    # (its shutdown noise used to land after the summary line in some runs).
+    assert (tmp_path / "data" / "logs" / "prefect-api.log").is_file()
     assert (tmp_path / "inbox" / "demo-01-digital.pdf").is_file()
     assert (tmp_path / "inbox" / ".truth" / "demo-01-digital.truth.json").is_file()
     assert "demo-01-digital.pdf" in proc.stdout and "fields wait for review" in proc.stdout
