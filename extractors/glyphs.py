@@ -93,25 +93,26 @@ def _pair(a: str, b: str) -> bool:
     return TWINS.get(a) == b or TWINS.get(b) == a
 
 
-def _reference(image: np.ndarray, words: list[Word], offset: tuple[int, int]) -> list[int]:
-    """Widths of the digit glyphs of ``words``, where the cut matches the text; in a word
-    of digits alone its 0s and 8s are digits too."""
+def _reference(cut: list[tuple[Word, list[int]]]) -> list[int]:
+    """Widths of the digit glyphs of words (with their glyphs' widths), where the cut
+    matches the text; in a word of digits alone its 0s and 8s are digits too."""
     out = []
-    for w in words:
+    for w, widths in cut:
         digits = _REF | {"0", "8"} if w.text.isdigit() else _REF
-        widths = glyph_widths(image, w, offset)
         if len(widths) == len(w.text):
             out += [g for g, c in zip(widths, w.text, strict=True) if c in digits]
     return out
 
 
 def mend_word(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0),
-              others: list[int] | None = None) -> Word:
+              others: list[int] | None = None, widths: list[int] | None = None) -> Word:
     """``word`` with its letter-or-digit guesses settled by their glyphs' widths, where the
     glyphs can be matched to its characters one to one; else ``word`` unchanged.
-    ``others`` are widths of digits typed beside it in the same face and size."""
+    ``others`` are widths of digits typed beside it in the same face and size; ``widths``
+    its own glyphs' if already cut."""
     text = word.text
-    widths = glyph_widths(image, word, offset)
+    if widths is None:
+        widths = glyph_widths(image, word, offset)
     chars = list(text)
     if len(widths) == len(text) - 1:
         # One glyph read as two characters: the one look-alike pair standing in it.
@@ -180,8 +181,9 @@ def mend_number(page: PageContent, words: list[Word]) -> list[Word]:
     if page.source != "ocr" or page.image is None:
         return words
     img, off = page.image, page.typed_offset
-    mended = [mend_word(img, w, off, _reference(img, [o for o in words if o is not w], off))
-              for w in words]
+    cut = [(w, glyph_widths(img, w, off)) for w in words]  # each word cut once
+    mended = [mend_word(img, w, off, _reference([c for c in cut if c[0] is not w]), widths)
+              for w, widths in cut]
     return respace(img, mended, off)
 
 
@@ -223,12 +225,11 @@ def _center(span: tuple[int, int]) -> float:
     return (span[0] + span[1]) / 2
 
 
-def _close(image: np.ndarray, a: Word, b: Word, offset: tuple[int, int], gap: float,
+def _close(sa: list[tuple[int, int]], sb: list[tuple[int, int]], gap: float,
            pitch: float | None, slack: float) -> bool:
-    """Whether the last glyph of ``a`` and the first of ``b`` sit as close as glyphs of one
-    word: their gap, or (beside a narrow 1) their centers' distance, within ``slack`` of
-    the number's own."""
-    sa, sb = glyph_spans(image, a.bbox, offset), glyph_spans(image, b.bbox, offset)
+    """Whether the last glyph of one word (``sa``, its glyphs) and the first of the next
+    sit as close as glyphs of one word: their gap, or (beside a narrow 1) their centers'
+    distance, within ``slack`` of the number's own."""
     if not sa or not sb:
         return False
     if sb[0][0] - sa[-1][1] - gap <= slack:
@@ -258,10 +259,10 @@ def respace(image: np.ndarray, words: list[Word], offset: tuple[int, int] = (0, 
         return words
     gap = median(gaps)
     pitch = median(pitches) if len(pitches) >= 2 else None
-    pieces: list[Word] = []
+    pieces: list[tuple[Word, list[tuple[int, int]]]] = []  # with their glyphs
     for w, sp in zip(words, spans, strict=True):
         if len(sp) != len(w.text):
-            pieces.append(w)
+            pieces.append((w, sp))
             continue
         start = 0
         for i in range(1, len(sp)):
@@ -270,19 +271,20 @@ def respace(image: np.ndarray, words: list[Word], offset: tuple[int, int] = (0, 
             wide = pitch is not None and sp[i][0] - sp[i - 1][1] - gap >= SPACE_MIN * ref \
                 and _center(sp[i]) - _center(sp[i - 1]) - pitch >= SPACE_MIN * ref
             if wide and "-" not in w.text[i - 1:i + 1]:
-                pieces.append(Word(w.text[start:i], (sp[start][0], w.y0, sp[i - 1][1], w.y1),
-                                   min(w.conf, MENDED_CONF), w.page))
+                pieces.append((Word(w.text[start:i], (sp[start][0], w.y0, sp[i - 1][1], w.y1),
+                                    min(w.conf, MENDED_CONF), w.page), sp[start:i]))
                 start = i
-        pieces.append(w if start == 0 else Word(w.text[start:], (sp[start][0], w.y0, w.x1, w.y1),
-                                                min(w.conf, MENDED_CONF), w.page))
+        pieces.append((w, sp) if start == 0 else (
+            Word(w.text[start:], (sp[start][0], w.y0, w.x1, w.y1), min(w.conf, MENDED_CONF),
+                 w.page), sp[start:]))
     out = [pieces[0]]
-    for b in pieces[1:]:
-        a = out[-1]
+    for b, sb in pieces[1:]:
+        a, sa = out[-1]
         between = _hyphen_between(image, a, b, offset, ref)
         if between is True:
-            out[-1] = _joined(a, b, "-")
-        elif between is False and _close(image, a, b, offset, gap, pitch, JOIN_MAX * ref):
-            out[-1] = _joined(a, b, "")
+            out[-1] = (_joined(a, b, "-"), sa + sb)
+        elif between is False and _close(sa, sb, gap, pitch, JOIN_MAX * ref):
+            out[-1] = (_joined(a, b, ""), sa + sb)
         else:
-            out.append(b)
-    return out
+            out.append((b, sb))
+    return [w for w, _ in out]
