@@ -149,11 +149,11 @@ _ABBREV_NO_DOT = re.compile(r"\b(?:Inc|INC|Corp|CORP|Ltd|LTD|Co)$")  # not CO: C
 # "CONTRACTORS. INC.": the comma before a company's legal form, its tail lost (a fax).
 _PERIOD_FOR_COMMA = re.compile(r"[A-Za-z]{3,}\. (?:INC|Inc|LLC|LLP|LTD|Ltd|CORP|Corp|CO|Co|LP)\b")
 TEXT_FAMILIES = {"parties", "addresses", "insurer_names", "description_of_operations"}
-# "L1.C", "C0MPANY": a digit between letters of a word (a name's, not an address's: "Bldg
-# A1"); "KEYSTONE RISK PARTNERS L1.C" was accepted at 0.93 on a fax of seed 7474.
 # "Contractors, inc." (accepted at 0.91, seed 8484): a capitalized name's legal form read
 # in lower case, too short for the title rule's four letters.
 _LOWER_FORM = re.compile(r"\b[A-Z][A-Za-z]*,? (?:inc|llc|co|corp|ltd)\b\.?")
+# "L1.C", "C0MPANY": a digit between letters of a word (a name's, not an address's: "Bldg
+# A1"); "KEYSTONE RISK PARTNERS L1.C" was accepted at 0.93 on a fax of seed 7474.
 _DIGIT_IN_WORD = re.compile(r"^[A-Za-z.]*[A-Za-z]\.?[0-9]+\.?[A-Za-z][A-Za-z.]*$")
 
 
