@@ -70,14 +70,8 @@ def reread(pages: list[PageContent], requests: list[Reread], *, timeout: float) 
     return done
 
 
-def read_crops(crops: list[np.ndarray], *, timeout: float, extra: str = "",
-               model: str = tesseract.FAST) -> list[list[Word]]:
-    """OCR small images in one tesseract call (stacked, one per line of text, psm 6).
-
-    Returns each crop's words in the crop's own pixel coordinates.
-    """
-    if not crops:
-        return []
+def _stack(crops: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The crops one above the other on white, and each one's band of rows."""
     width = max(c.shape[1] for c in crops) + 2 * PAD
     height = sum(c.shape[0] + 2 * PAD for c in crops)
     sheet = np.full((height, width), 255, np.uint8)
@@ -87,14 +81,38 @@ def read_crops(crops: list[np.ndarray], *, timeout: float, extra: str = "",
         sheet[y + PAD:y + PAD + c.shape[0], PAD:PAD + c.shape[1]] = c
         bands.append((y, y + c.shape[0] + 2 * PAD))
         y += c.shape[0] + 2 * PAD
+    return sheet, bands
+
+
+def _unstack(w: Word, b0: int) -> Word:
+    return Word(w.text, (w.bbox[0] - PAD, w.bbox[1] - b0 - PAD, w.bbox[2] - PAD,
+                         w.bbox[3] - b0 - PAD), w.conf, w.page)
+
+
+def read_crops(crops: list[np.ndarray], *, timeout: float, extra: str = "",
+               model: str = tesseract.FAST) -> list[list[Word]]:
+    """OCR small images in one tesseract call (stacked, one per line of text, psm 6).
+
+    Returns each crop's words in the crop's own pixel coordinates.
+    """
+    if not crops:
+        return []
+    sheet, bands = _stack(crops)
     words = tesseract.run_data(sheet, page=0, psm=6, dpi=PAGE_DPI, timeout=timeout, extra=extra,
                                model=model)
-    out: list[list[Word]] = []
-    for b0, b1 in bands:
-        out.append([Word(w.text, (w.bbox[0] - PAD, w.bbox[1] - b0 - PAD, w.bbox[2] - PAD,
-                                  w.bbox[3] - b0 - PAD), w.conf, w.page)
-                    for w in words if b0 <= w.cy < b1])
-    return out
+    return [[_unstack(w, b0) for w in words if b0 <= w.cy < b1] for b0, b1 in bands]
+
+
+def read_crops_choices(crops: list[np.ndarray], *, timeout: float,
+                       model: str = tesseract.FAST
+                       ) -> list[list[tuple[Word, tuple[tesseract.Glyph, ...]]]]:
+    """``read_crops`` with each word's characters and the LSTM's alternatives for them."""
+    if not crops:
+        return []
+    sheet, bands = _stack(crops)
+    found = tesseract.run_choices(sheet, page=0, psm=6, dpi=PAGE_DPI, timeout=timeout,
+                                  model=model)
+    return [[(_unstack(w, b0), g) for w, g in found if b0 <= w.cy < b1] for b0, b1 in bands]
 
 
 # Insurer-letter cells.  Restricted to "ABCDEF" in the stack, tesseract reads a lone bold

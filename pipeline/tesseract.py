@@ -1,19 +1,21 @@
 """The one place that runs the tesseract binary.
 
-Every call goes through ``run_data`` / ``run_osd`` here: they set the environment
-(``OMP_THREAD_LIMIT=1`` — tesseract's OpenMP threads make a page 2.4× slower on this 2-core
-machine, and processes parallelize better), apply a timeout, and turn failures into our
-typed exceptions with messages that say what to do.
+Every call goes through ``run_data`` / ``run_choices`` / ``run_osd`` here: they set the
+environment (``OMP_THREAD_LIMIT=1`` — tesseract's OpenMP threads make a page 2.4× slower on
+this 2-core machine, and processes parallelize better), apply a timeout, and turn failures
+into our typed exceptions with messages that say what to do.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -170,6 +172,51 @@ def run_data(
         bbox: BBox = (x + ox, y + oy, x + w + ox, y + h + oy)
         words.append(Word(text=text, bbox=bbox, conf=round(conf / 100.0, 4), page=page))
     return words
+
+
+@dataclass(frozen=True, slots=True)
+class Glyph:
+    """One character of a word as the LSTM read it, with the other characters it weighed
+    there (``lstm_choice_mode=2``), confidences 0..1."""
+
+    text: str
+    conf: float
+    choices: tuple[tuple[str, float], ...]
+
+
+# hOCR's word, character and character-choice spans, in document order.
+_HOCR = re.compile(
+    r"<span class='ocrx_word'[^>]*title='bbox (\d+) (\d+) (\d+) (\d+); x_wconf (\d+)'>"
+    r"|<span class='ocrx_cinfo' title='x_bboxes [\d ]+; x_conf ([\d.]+)'>(.*?)</span>"
+    r"|<span class='ocrx_cinfo' id='choice_[\d_]+' title='x_confs ([\d.]+)'>(.*?)</span>")
+
+
+def run_choices(image: np.ndarray, *, page: int, psm: int = 6, dpi: int = 300,
+                timeout: float = 120, model: str = FAST
+                ) -> list[tuple[Word, tuple[Glyph, ...]]]:
+    """OCR an image into words, each with its characters and the LSTM's alternatives for
+    each: what a word's confidence hides (an S read at 0.94 where a 5 scored 0.78)."""
+    version()
+    _require("eng")
+    config = (f"--oem 1 --psm {psm} --dpi {dpi} -c lstm_choice_mode=2 -c hocr_char_boxes=1 "
+              f"{_model_option(model)}").strip()
+    raw = _call(pytesseract.image_to_pdf_or_hocr, image, timeout=timeout, lang="eng",
+                config=config, extension="hocr")
+    words: list[tuple[Word, list[Glyph]]] = []
+    for m in _HOCR.finditer(raw.decode("utf-8", "replace")):
+        if m.group(1) is not None:
+            x0, y0, x1, y1, conf = (int(m.group(i)) for i in range(1, 6))
+            words.append((Word("", (x0, y0, x1, y1), conf / 100.0, page), []))
+        elif not words:
+            continue
+        elif m.group(6) is not None:
+            words[-1][1].append(Glyph(html.unescape(m.group(7)), float(m.group(6)) / 100, ()))
+        elif words[-1][1]:
+            last = words[-1][1][-1]
+            alt = (html.unescape(m.group(9)), round(float(m.group(8)) / 100, 4))
+            words[-1][1][-1] = replace(last, choices=(*last.choices, alt))
+    return [(replace(w, text="".join(g.text for g in gs)), tuple(gs))
+            for w, gs in words if gs]
 
 
 _ROTATE = re.compile(r"Rotate:\s*(\d+)")

@@ -22,11 +22,14 @@ from pipeline import preprocess as pp
 from pipeline import rules as rl
 from pipeline.periods import restore_periods
 from pipeline.reread import reread
+from pipeline.tesseract import Glyph
 from pipeline.types import PAGE_DPI, Extraction, FieldValue, PageContent, Reread, Word
 from pipeline.verify import (
     AGREED_CONFIDENCE,
     AGREED_NOTE,
+    LOOKALIKE_MAX,
     POLICY_AGREED_CONFIDENCE,
+    _judge_choices,
     second_read,
     unsure,
 )
@@ -250,6 +253,66 @@ def test_a_settled_policy_number_two_reads_agree_on_is_accepted(tmp_path):
     assert fields[xs].confidence == AGREED_CONFIDENCE
     assign_status(fields)
     assert [f.status for f in fields.values()] == ["accepted", "needs_review", "needs_review"]
+
+
+def test_an_unsettled_policy_number_is_read_again_with_the_lstms_choices(tmp_path):
+    # CA120959228: is the 1 an I?  Read again with the LSTM's alternatives for each
+    # character, agreeing and with no letter weighed for a digit, it is accepted.
+    def draw(c):
+        c.setFont("Helvetica", 9)
+        c.drawString(150, 500, "CA120959228")
+    page, words = _rendered(tmp_path, draw)
+    [word] = words
+    path = "policies.automobile_liability.policy_number"
+    f = _field(path, "CA120959228", word.bbox)
+    f.confidence = 0.8
+    assign_status({path: f})
+    assert unsure(path, f)
+    assert second_read([page], Extraction(fields={path: f}), timeout=60) == 1
+    assert f.confidence == POLICY_AGREED_CONFIDENCE and f.notes == [AGREED_NOTE]
+    # Not when first read under the floor, nor with a letter O or lower case in it.
+    for value, conf in (("CA120959228", 0.6), ("CAO20959228", 0.8), ("ca120959228", 0.8)):
+        g = _field(path, value, word.bbox)
+        g.confidence = conf
+        assign_status({path: g})
+        assert not unsure(path, g), value
+
+
+def _glyphs(text: str, behind: dict[int, tuple[str, float]]) -> tuple[Glyph, ...]:
+    return tuple(Glyph(c, 0.95, ((c, 0.95),) + ((behind[i],) if i in behind else ()))
+                 for i, c in enumerate(text))
+
+
+def test_a_lookalike_of_the_other_kind_behind_a_character_keeps_the_number_for_review():
+    # ESY7 for E5Y7 (seed 5858): a second read agreed on the S, with a 5 at 0.70 behind it.
+    path = "policies.workers_compensation.policy_number"
+    word = Word("ESY7-WCASA-8R59124-69", (0, 0, 200, 20), 0.9, 1)
+    for behind, conf, note in (
+            ({1: ("5", 0.70)}, AGREED_CONFIDENCE, "'5' for 'S' (0.70)"),
+            ({1: ("5", LOOKALIKE_MAX - 0.01)}, POLICY_AGREED_CONFIDENCE, AGREED_NOTE),
+            ({0: ("F", 0.9)}, POLICY_AGREED_CONFIDENCE, AGREED_NOTE)):  # a letter for a letter
+        f = _field(path, "ESY7-WCASA-8R59124-69", word.bbox)
+        f.confidence = 0.9
+        _judge_choices(f, lambda t: (t, 1.0), [(word, _glyphs(word.text, behind))])
+        assert f.confidence == conf and note in f.notes[0], behind
+    f = _field(path, "ESY7-WCASA-8R59124-69", word.bbox)
+    other = Word("E5Y7-WCASA-8R59124-69", word.bbox, 0.9, 1)
+    _judge_choices(f, lambda t: (t, 1.0), [(other, _glyphs(other.text, {}))])
+    assert f.confidence == 0.6 and f.notes == ["a second read gave 'E5Y7-WCASA-8R59124-69'"]
+
+
+def test_tesseract_gives_each_characters_alternatives(tmp_path):
+    def draw(c):
+        c.setFont("Helvetica", 9)
+        c.drawString(150, 500, "GL5T0 2024")
+    img = render(tmp_path, draw)
+    found = tesseract.run_choices(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
+    words = tesseract.run_data(img, page=1, psm=11, dpi=PAGE_DPI, timeout=60)
+    assert [w.text for w, _ in found] == [w.text for w in words]
+    assert [w.bbox for w, _ in found] == [w.bbox for w in words]
+    for w, glyphs in found:
+        assert "".join(g.text for g in glyphs) == w.text
+        assert all(g.choices and 0 <= p <= 1 for g in glyphs for _, p in g.choices)
 
 
 def test_a_fax_policy_number_is_not_read_a_second_time(tmp_path):
