@@ -14,6 +14,7 @@ from extractors.policydates import fill_dates
 from extractors.register import shift_typed, typed_offset
 from extractors.skeleton import find_skeleton
 from extractors.validate import assign_status, cross_check, plausibility
+from pipeline.periods import closing_stop
 from pipeline.record import field_family
 from pipeline.types import Extraction, PageContent
 
@@ -47,8 +48,11 @@ def remarks_lines(layout: PageLayout) -> list[str]:
     top = max([top, *titles])
     feet = [h.y0 for lid in ("FORM_ACORD101", "COPYRIGHT") for h in layout.all(lid) if h.y0 > top]
     bottom = min(feet) if feet else page.height
-    return [join_words(line) for line in region_lines(layout, 0, top + 2, page.width,
-                                                       bottom - 2, exclude=set())]
+    lines = region_lines(layout, 0, top + 2, page.width, bottom - 2, exclude=set())
+    texts = [join_words(line) for line in lines]
+    if texts:
+        texts[-1] = closing_stop(texts[-1], lines[-1][-1], page)
+    return texts
 
 
 def extract(pages: list[PageContent], *, allow_rereads: bool = True) -> Extraction | None:

@@ -14,7 +14,7 @@ from extractors.fields import (
     same_row,
     text_lines,
 )
-from extractors.glyphs import mend_number
+from extractors.glyphs import held, mend_number
 from extractors.grid import Grid, Section, hits_between
 from extractors.gridrules import (
     LIMIT_ROWS,
@@ -106,10 +106,14 @@ class PolicyReader:
         # OCR splits and joins monospaced numbers at will ("WC7 23103022"): where its
         # words are several, the spacing itself is a guess.
         structure = 0.85 if L.page.source == "ocr" and len(num) > 1 else 1.0
-        pol = col.add(f"{base}.policy_number",
-                      mend_number(L.page, num),
-                      nz.parse_policy_number, structure=structure)
+        mended = mend_number(L.page, num)
+        pol = col.add(f"{base}.policy_number", mended, nz.parse_policy_number,
+                      structure=structure)
         got = bool(pol)
+        if pol is not None and held(num, mended):
+            # Held by its glyphs, and said, so that no second read vouches for it
+            # ("4341Z819038" read all digits, and agreed on by three more reads, seed 5656).
+            pol.notes.append("a digit as wide as a letter: a letter read as a digit?")
         if pol is not None and self._wrapped(num, y1):
             # The second read cuts the number's own line: it would agree with half of it.
             pol.notes.append("more printing right below the number: wrapped onto two lines?")

@@ -153,6 +153,13 @@ def mend_word(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0),
         replace(word, text=mended, conf=conf)
 
 
+def held(read: list[Word], mended: list[Word]) -> bool:
+    """Whether ``mend_number`` held a number's confidence for a digit a letter's width
+    (WIDE_DIGIT_CONF: its words' confidences pass through respace's splits and joins)."""
+    return bool(read and mended) and \
+        min(w.conf for w in mended) == WIDE_DIGIT_CONF < min(w.conf for w in read)
+
+
 def _fits(widths: list[int], chars: list[str], ref: float) -> bool:
     """Whether every other piece is as wide as its character: a digit near the reference,
     a 1 narrow."""

@@ -14,6 +14,7 @@ from extractors.fields import Collector, date_words, join_words, region_lines, s
 from extractors.layout import PLACE_EDITS, LabelHit, PageLayout, group_rows
 from extractors.patterns import norm
 from extractors.skeleton import Skeleton, snap_left
+from pipeline.periods import closing_stop
 from pipeline.types import Word
 
 
@@ -377,7 +378,7 @@ def read_bottom(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
             lines = []  # only the label's own words (its wrapped tail): the text was lost
         if lines:
             words = [w for line in lines for w in line]
-            text = " ".join(join_words(line) for line in lines)
+            text = closing_stop(" ".join(join_words(line) for line in lines), lines[-1][-1], page)
             col.add("description_of_operations", words, nz.parse_text, text=text)
     if holder is not None:
         x_end = cancel.x0 - 5 if cancel and cancel.x0 > holder.x1 else page.width * 0.55

@@ -199,11 +199,26 @@ def text_plausibility(text: str, *, title: bool = False, name: bool = False
     return factor, why
 
 
+_GLUED_NUMBER = re.compile(r"^\d+[A-Za-z]\s")
+_EXT_LOST = re.compile(r"\s(?:ext|extension)\b\W*$", re.IGNORECASE)
+
+
 def plausibility(fields: dict[str, FieldValue], ocr_pages: set[int]) -> None:
     """Lower the confidence of OCR'd text that does not look like text."""
     for path, f in fields.items():
         if f.page not in ocr_pages or field_family(path) not in TEXT_FAMILIES:
             continue
+        if path.endswith((".phone", ".fax")) and _EXT_LOST.search(f.raw):
+            # "404.976.0903 Ext" and no digits: the extension was printed and not read (its
+            # digits merged into the next label across the rule, "174[FAX"; accepted at
+            # 0.91 without them, a fax of seed 4545).
+            _lower(f, 0.6, "looks misread: an extension named and not read")
+            continue
+        if field_family(path) == "addresses" and isinstance(f.value, str) \
+                and _GLUED_NUMBER.match(f.value):
+            # A speck read as a letter against the street number ("5785S WASHINGTON
+            # STREET", agreed on by a second read and accepted, seed 5858).
+            _lower(f, 0.85, "looks misread: a letter run into the street number")
         if not isinstance(f.value, str) or "@" in f.value:
             continue
         family = field_family(path)

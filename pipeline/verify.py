@@ -8,16 +8,16 @@ the field is as sure as the agreement has proved to be on the benchmark
 (``AGREED_CONFIDENCE``); when it does not, the field stays for review with the second
 reading in its notes, for the reviewer.
 
-A policy number whose letters and digits could be taken for each other where they stand
-("CA120959228": is that 1 an I?) is read again with the LSTM's alternatives for each
-character: agreeing, with no letter weighed for a digit or a digit for a letter, it is as
-sure as a settled number that two reads agree on.
+A policy number is read again with the LSTM's alternatives for each character: agreeing,
+with no letter weighed for a digit or a digit for a letter (is that 1 of "CA120959228" an
+I?), it is accepted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -37,26 +37,30 @@ from pipeline.types import Extraction, FieldValue, PageContent, Word
 # Confidence of a value two reads agree on.  bench/accuracy.py measures how often such
 # values were right (the "agreed" rows of its reliability table, docs/benchmarks.md).
 AGREED_CONFIDENCE = 0.93
-# A settled policy number two reads agree on, spacing and all, first read with a
-# confidence of POLICY_READ_FLOOR or more, not on a fax: accepted.  Below the floor a
-# misreading no look-alike rule catches gets through: "9241U037372" read "92410037372" at
-# 0.24 (seed 3102), a 150-dpi "CGL" read "OGL" at 0.68 (seed 5353, the one wrong of 52
-# such numbers accepted there), and both second reads agreed.  On a fax "6972Z866512" read
-# "69722866512" at 0.91, and agreed: two reads of the same broken pixels (faxes have their
-# three readings' vote instead).
+# A policy number first read at POLICY_READ_FLOOR or more that the second read, one with
+# the LSTM's choices, agrees on, spacing and all: accepted at POLICY_AGREED_CONFIDENCE.
+# Settled or not (letters and digits mixed where the font alone tells a 1 from an I, a 5
+# from an S); none with a letter O, lower case, a note (a number its glyphs held says so)
+# or a space between two runs of digits; and none with a character whose alternative (a 5
+# for an S, a Z for a 2) scored LOOKALIKE_MAX or more.  A plain second read agreeing was
+# no proof: "0302Z886227" read "03022886227" and accepted (a Z at 0.30 behind its 2, seed
+# 6262); nor is an alternative of the other kind alone: the choices read agreed on
+# "13283762856" for 1328J762856, weighing no J (seed 6262).  Under the floor no choice of
+# characters is proof: "9241U037372" read "92410037372" at 0.24 (seed 3102), a 150-dpi
+# "CGL" read "OGL" at 0.68 (seed 5353), and the second reads agreed; such a number gets
+# AGREED_CONFIDENCE at most.  On a fax "6972Z866512" read "69722866512" at 0.91, and
+# agreed: two reads of the same broken pixels (faxes have their three readings' vote
+# instead).  On 81 certificates of seeds 5656, 5757 and 5858 in the nine scan conditions
+# other than fax, the one number misread at 0.7 or more that the choices read agreed on
+# (ESY7 for E5Y7, at 0.90) had a 5 at 0.70 behind its S.
 POLICY_AGREED_CONFIDENCE = 0.96
 POLICY_READ_FLOOR = 0.7
-# An unsettled policy number (letters and digits mixed where the font alone tells a 1 from
-# an I, a 5 from an S) first read at POLICY_READ_FLOOR or more, with no letter O, no lower
-# case and nothing noted, is read again with the LSTM's choices: agreeing, and no
-# character's alternative of the other kind (a 5 for an S) scoring LOOKALIKE_MAX or more,
-# it is accepted.  On 81 certificates of seeds 5656, 5757 and 5858 in the nine scan
-# conditions other than fax, 68 such numbers agreed with no such alternative, all right;
-# the one such number misread (ESY7 for E5Y7, first read at 0.90) had a 5 at 0.70 behind
-# its S.
-LOOKALIKE_MAX = 0.3
+LOOKALIKE_MAX = 0.2
 PAD_X, PAD_Y = 8, 5  # at least; horizontally 1.5 line heights
 MAX_HEIGHT = 70  # pixels at 300 dpi: one line of text; taller values span several lines
+# An address is typed on up to four lines (street, suite, city); read again whole, its
+# lines joined as the extractor joins them.  A box taller than that holds other printing.
+ADDRESS_LINES = 5
 AGREED_NOTE = "a second read agreed"
 
 
@@ -65,14 +69,24 @@ def unsure(path: str, f: FieldValue) -> bool:
     (a validation finding in the notes is not something a second read can clear), and more
     than one character (the insurer letter and the flags had their own whitelisted reread).
 
-    Policy numbers only when settled (extractors.normalize.settled_policy_number): two
-    reads of "V0V7" agreed on "VOV7" as often as not (seed 7301), since nothing but the
-    font tells O from 0 in a string of arbitrary letters and digits.
+    Policy numbers when settled (extractors.normalize.settled_policy_number) or worth the
+    LSTM's choices (``_weighed``): two plain reads of "V0V7" agreed on "VOV7" as often as
+    not (seed 7301), since nothing but the font tells O from 0 in a string of arbitrary
+    letters and digits.
+
+    An ADDL INSD / SUBR WVD mark read as its letter (Y, N, X; "¥" for a Y) at the low OCR
+    confidence tesseract gives a lone glyph: its cell read again agreeing makes it as sure
+    as other values.  Not a cell read as something else (its value a guess, "4" for a
+    check mark, "N=") nor an unread one (those had the whitelisted reread).
     """
     if f.status != "needs_review" or f.notes:
         return False
-    if field_family(path) == "policy_numbers":
+    family = field_family(path)
+    if family == "policy_numbers":
         return _settled(f) or _weighed(f)
+    if family == "addl_subr":
+        value, fit = parse_flag(f.raw)
+        return bool(f.raw) and value == f.value and fit >= 0.9
     return parser_for(path) not in (parse_flag, parse_insurer_letter)
 
 
@@ -82,12 +96,29 @@ def _settled(f: FieldValue) -> bool:
 
 
 def _weighed(f: FieldValue) -> bool:
-    """An unsettled policy number worth reading with the LSTM's choices (see
-    LOOKALIKE_MAX)."""
+    """A policy number to read with the LSTM's choices (see POLICY_AGREED_CONFIDENCE)."""
     v = f.value
     return field_family(f.path) == "policy_numbers" and isinstance(v, str) \
-        and not settled_policy_number(v) and f.confidence >= POLICY_READ_FLOOR \
-        and not f.notes and "O" not in v and v == v.upper()
+        and f.confidence >= POLICY_READ_FLOOR and not f.notes and "O" not in v \
+        and v == v.upper() and not _digits_spaced(v)
+
+
+def _digits_spaced(v: str) -> bool:
+    """A space between two runs of digits: where OCR split one, which no choice of
+    characters shows ("WC 90-77386 16-14" for WC 90-7738616-14, read so twice, seed 6161).
+    Not the space after a part with letters in it ("CGL9C1 2022")."""
+    words = v.split()
+    return any(a.split("-")[-1].isdigit() and b.split("-")[0].isdigit()
+               for a, b in pairwise(words))
+
+
+def _line_height(page: PageContent, bbox: tuple[int, int, int, int]) -> int:
+    """The height of a line of a value typed on several (its words' median), else its
+    box's."""
+    x0, y0, x1, y1 = bbox
+    inside = sorted(w.height for w in page.words
+                    if x0 <= w.cx <= x1 and y0 <= w.cy <= y1)
+    return inside[len(inside) // 2] if inside else y1 - y0
 
 
 @dataclass
@@ -116,12 +147,13 @@ def second_read(pages: list[PageContent], *extractions: Extraction, timeout: flo
         if page.bilevel and field_family(path) == "policy_numbers":
             continue  # a fax: two reads of the same broken pixels (its vote decides)
         x0, y0, x1, y1 = f.bbox
-        if x1 <= x0 or y1 <= y0 or y1 - y0 > MAX_HEIGHT:
+        line = _line_height(page, f.bbox) if field_family(path) == "addresses" else y1 - y0
+        if x1 <= x0 or y1 <= y0 or line > MAX_HEIGHT or y1 - y0 > ADDRESS_LINES * line:
             continue
         h, w = page.image.shape
         # Wider than the first read's box: a piece it left out ("gregory." of an address
         # read as "fischer@...") shows in the second read, which then disagrees.
-        pad_x = max(PAD_X, round(1.5 * (y1 - y0)))
+        pad_x = max(PAD_X, round(1.5 * line))
         crop = page.image[max(0, y0 - PAD_Y):min(h, y1 + PAD_Y),
                           max(0, x0 - pad_x):min(w, x1 + pad_x)]
         if crop.size:
@@ -162,26 +194,22 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]]) -> None:
     fits = [fit for value, fit in map(parser, texts) if value is not None and value == f.value]
     if fits:
         # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof:
-        # the cleanest run that agrees counts.
-        # A settled number's whole second reading must be it: a run of its words agreeing
-        # would accept the first line of a number wrapped onto two.  (A fax's policy
-        # numbers never get here: second_read leaves them to the vote.)
-        settled = _settled(f) and f.confidence >= POLICY_READ_FLOOR \
-            and parser(lines)[0] == f.value
-        agreed = POLICY_AGREED_CONFIDENCE if settled else AGREED_CONFIDENCE
-        f.confidence = round(max(f.confidence, agreed * max(fits)), 4)
+        # the cleanest run that agrees counts.  (A policy number read here, its digits
+        # spaced, is not accepted so: the others are judged by _judge_choices, a fax's by
+        # the vote.)
+        f.confidence = round(max(f.confidence, AGREED_CONFIDENCE * max(fits)), 4)
         f.notes.append(AGREED_NOTE)
     else:
         f.notes.append(f"a second read gave {text!r}")
 
 
 def _lookalike(g: Glyph) -> tuple[str, float] | None:
-    """The surest alternative of the other kind the LSTM weighed for a character (a 5 for
-    an S, an I for a 1), or None."""
+    """The surest other character the LSTM weighed for a character (a 5 for an S, a Z for
+    a 2, a 7 for a 3 that was a J), or None.  Not its own other case."""
     if not g.text.isalnum():
         return None
     other = [(a, c) for a, c in g.choices
-             if a.isalnum() and a == a.upper() and a.isdigit() != g.text.isdigit()]
+             if a.isalnum() and a == a.upper() and a != g.text.upper()]
     return max(other, key=lambda ac: ac[1], default=None)
 
 

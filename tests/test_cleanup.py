@@ -20,7 +20,7 @@ from pipeline import boxes as bx
 from pipeline import poppler, tesseract
 from pipeline import preprocess as pp
 from pipeline import rules as rl
-from pipeline.periods import restore_periods
+from pipeline.periods import closing_stop, restore_periods
 from pipeline.reread import reread
 from pipeline.tesseract import Glyph
 from pipeline.types import PAGE_DPI, Extraction, FieldValue, PageContent, Reread, Word
@@ -28,8 +28,10 @@ from pipeline.verify import (
     AGREED_CONFIDENCE,
     AGREED_NOTE,
     LOOKALIKE_MAX,
+    MAX_HEIGHT,
     POLICY_AGREED_CONFIDENCE,
     _judge_choices,
+    _weighed,
     second_read,
     unsure,
 )
@@ -276,6 +278,15 @@ def test_an_unsettled_policy_number_is_read_again_with_the_lstms_choices(tmp_pat
         g.confidence = conf
         assign_status({path: g})
         assert not unsure(path, g), value
+    # Nor a settled one with a space between two digits: where OCR split a run of digits
+    # no choice of characters shows ("WC 90-77386 16-14", seed 6161); a plain second read
+    # cannot accept it either, from under the floor.
+    split = _field(path, "WC 90-77386 16-14", word.bbox)
+    assign_status({path: split})
+    assert unsure(path, split) and not _weighed(split)
+    whole = _field(path, "WC 90-7738616-14", word.bbox)
+    whole.confidence = 0.8
+    assert _weighed(whole)
 
 
 def _glyphs(text: str, behind: dict[int, tuple[str, float]]) -> tuple[Glyph, ...]:
@@ -283,14 +294,15 @@ def _glyphs(text: str, behind: dict[int, tuple[str, float]]) -> tuple[Glyph, ...
                  for i, c in enumerate(text))
 
 
-def test_a_lookalike_of_the_other_kind_behind_a_character_keeps_the_number_for_review():
+def test_a_lookalike_behind_a_character_keeps_the_number_for_review():
     # ESY7 for E5Y7 (seed 5858): a second read agreed on the S, with a 5 at 0.70 behind it.
     path = "policies.workers_compensation.policy_number"
     word = Word("ESY7-WCASA-8R59124-69", (0, 0, 200, 20), 0.9, 1)
     for behind, conf, note in (
             ({1: ("5", 0.70)}, AGREED_CONFIDENCE, "'5' for 'S' (0.70)"),
             ({1: ("5", LOOKALIKE_MAX - 0.01)}, POLICY_AGREED_CONFIDENCE, AGREED_NOTE),
-            ({0: ("F", 0.9)}, POLICY_AGREED_CONFIDENCE, AGREED_NOTE)):  # a letter for a letter
+            ({3: ("1", 0.55)}, AGREED_CONFIDENCE, "'1' for '7' (0.55)"),  # a digit for one
+            ({0: ("e", 0.9)}, POLICY_AGREED_CONFIDENCE, AGREED_NOTE)):  # its own lower case
         f = _field(path, "ESY7-WCASA-8R59124-69", word.bbox)
         f.confidence = 0.9
         _judge_choices(f, lambda t: (t, 1.0), [(word, _glyphs(word.text, behind))])
@@ -313,6 +325,29 @@ def test_tesseract_gives_each_characters_alternatives(tmp_path):
     for w, glyphs in found:
         assert "".join(g.text for g in glyphs) == w.text
         assert all(g.choices and 0 <= p <= 1 for g in glyphs for _, p in g.choices)
+
+
+def test_a_mark_read_as_its_letter_is_read_again_and_one_read_as_something_else_is_not(
+        tmp_path):
+    # Tesseract gives a lone Y a low confidence (0.0-0.54 on seeds 5656-5858, all right).
+    def draw(c):
+        c.setFont("Helvetica", 9)
+        c.drawString(150, 500, "Y")
+    page, _ = _rendered(tmp_path, draw)
+    ys, xs = np.nonzero(page.image < 128)  # whole-page OCR drops a lone Y: its ink's box
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    path = "policies.general_liability.additional_insured"
+    f = _field(path, True, box)
+    f.confidence, f.raw = 0.2, "Y"
+    assign_status({path: f})
+    assert unsure(path, f)
+    assert second_read([page], Extraction(fields={path: f}), timeout=60) == 1
+    assert f.confidence == AGREED_CONFIDENCE and f.notes == [AGREED_NOTE]
+    for raw in ("4", "N=", ""):  # a check mark read "4", a garbled N, an unread cell
+        g = _field(path, True, box)
+        g.confidence, g.raw = 0.3, raw
+        assign_status({path: g})
+        assert not unsure(path, g), raw
 
 
 def test_a_fax_policy_number_is_not_read_a_second_time(tmp_path):
@@ -355,6 +390,27 @@ def test_second_read_joins_an_addresss_lines_as_the_extractor_does(tmp_path):
     f = _field("certificate_holder.address", "9081 Harbor Rd, Buffalo, NY 14279", box)
     second_read([page], Extraction(fields={f.path: f}), timeout=60, wanted=lambda p, f: True)
     assert f.notes == [AGREED_NOTE]
+
+
+def test_an_address_on_three_lines_is_read_again_whole(tmp_path):
+    # 10-point lines 14 points apart: a box of ~140 px, over one line's height.
+    def draw(c):
+        c.setFont("Helvetica", 10)
+        for i, text in enumerate(("7586 Maple Pike", "Bldg E", "Naperville, IL 60556")):
+            c.drawString(150, 500 - 14 * i, text)
+    page, words = _rendered(tmp_path, draw)
+    page.words = words
+    box = (min(w.x0 for w in words), min(w.y0 for w in words), max(w.x1 for w in words),
+           max(w.y1 for w in words))
+    assert box[3] - box[1] > MAX_HEIGHT
+    f = _field("insured.address", "7586 Maple Pike, Bldg E, Naperville, IL 60556", box)
+    assert second_read([page], Extraction(fields={f.path: f}), timeout=60,
+                       wanted=lambda p, f: True) == 1
+    assert f.notes == [AGREED_NOTE] and f.confidence == AGREED_CONFIDENCE
+    # A box many lines tall holds more than the address: not read again.
+    tall = _field("insured.address", f.value, (box[0], box[1], box[2], box[1] + 600))
+    assert second_read([page], Extraction(fields={f.path: tall}), timeout=60,
+                       wanted=lambda p, f: True) == 0
 
 
 def test_second_read_leaves_text_layer_pages_and_unwanted_fields_alone(tmp_path):
@@ -401,6 +457,43 @@ def test_a_period_ocr_dropped_after_an_abbreviation_is_restored():
              Word("Co", (50, 170 - h_inc, 95, 170), 0.95, 1),
              Word("Lumber", (110, 170 - h_inc, 260, 170), 0.95, 1)]
     assert [w.text for w in restore_periods(words, img)] == ["Inc.", "Inc", "Co", "Lumber"]
+
+
+def test_the_full_stop_ocr_dropped_after_a_descriptions_last_word_is_restored():
+    # Of 9 descriptions misread on 81 scans (seeds 5656-5858), 4 had lost only that.
+    img = np.full((200, 900), 255, np.uint8)
+    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 1.2, 3
+    (w, h), _ = cv2.getTextSize("CONTRACT", font, scale, thick)
+    cv2.putText(img, "CONTRACT.", (50, 80), font, scale, 0, thick)
+    cv2.putText(img, "CONTRACT", (50, 170), font, scale, 0, thick)
+    with_dot = Word("CONTRACT", (50, 80 - h, 50 + w, 80), 0.95, 1)
+    without = Word("CONTRACT", (50, 170 - h, 50 + w, 170), 0.95, 1)
+    page = PageContent(number=1, width=900, height=200, words=[with_dot, without],
+                       source="ocr", image=img)
+    assert closing_stop("BY WRITTEN CONTRACT", with_dot, page) == "BY WRITTEN CONTRACT."
+    assert closing_stop("BY WRITTEN CONTRACT", without, page) == "BY WRITTEN CONTRACT"
+    assert closing_stop("(SEE ATTACHED)", with_dot, page) == "(SEE ATTACHED)"
+    # A misprinted page: the words sit 40 px left of where the extractors have them.
+    moved = Word("CONTRACT", (90, 80 - h, 90 + w, 80), 0.95, 1)
+    page.words, page.typed_offset = [moved], (-40, 0)
+    assert closing_stop("CONTRACT", moved, page) == "CONTRACT."
+    page.source = "text"  # a text layer has its periods
+    assert closing_stop("CONTRACT", moved, page) == "CONTRACT"
+
+
+def test_a_dot_ocr_kept_in_the_words_box_but_not_in_its_text_is_found():
+    # A Courier "ENDORSEMENT." read "ENDORSEMENT", its box reaching over the dot.
+    img = np.full((120, 900), 255, np.uint8)
+    font, scale, thick = cv2.FONT_HERSHEY_SIMPLEX, 1.2, 3
+    (w, h), _ = cv2.getTextSize("ENDORSEMENT.", font, scale, thick)
+    cv2.putText(img, "ENDORSEMENT.", (50, 80), font, scale, 0, thick)
+    boxed = Word("ENDORSEMENT", (50, 80 - h, 50 + w, 80), 0.95, 1)
+    page = PageContent(number=1, width=900, height=120, words=[boxed], source="ocr",
+                       image=img)
+    assert closing_stop("PER BLANKET ENDORSEMENT", boxed, page) == "PER BLANKET ENDORSEMENT."
+    (w2, _), _ = cv2.getTextSize("ENDORSEMENT", font, scale, thick)
+    img[:, 50 + w2 + 1:] = 255  # the dot gone: the box's last glyph is a T
+    assert closing_stop("PER BLANKET ENDORSEMENT", boxed, page) == "PER BLANKET ENDORSEMENT"
 
 
 def test_a_box_well_under_the_forms_box_size_is_a_letter():

@@ -8,6 +8,7 @@ from extractors.glyphs import (
     MENDED_CONF,
     WIDE_DIGIT_CONF,
     glyph_widths,
+    held,
     mend_number,
     mend_word,
     respace,
@@ -125,8 +126,13 @@ def test_a_digit_as_wide_as_a_letter_keeps_its_number_from_being_accepted():
     img, word = _word("34512213353", widths)
     got = mend_word(img, word)
     assert got.text == "34512213353" and got.conf == WIDE_DIGIT_CONF
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[word],
+                       source="ocr", image=img)
+    assert held([word], mend_number(page, [word]))  # said in the number's notes
     img, word = _word("34512213353", [16, 16, 16, 6, 16, 16, 6, 16, 16, 16, 16])
     assert mend_word(img, word).conf == 0.8
+    page.image = img
+    assert not held([word], mend_number(page, [word]))
 
 
 def test_a_mended_number_goes_to_review_and_a_missing_piece_elsewhere_mends_nothing():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from extractors.validate import assign_status, cross_check, text_plausibility
+from extractors.validate import assign_status, cross_check, plausibility, text_plausibility
 from pipeline.types import FieldValue
 
 
@@ -139,3 +139,23 @@ def test_a_legal_form_in_lower_case_after_capitals_looks_misread():
     assert text_plausibility(text, name=True) == (0.8, "a legal form in lower case after capitals")
     assert text_plausibility("Granite Peak Glass & Glazing Contractors, Inc.", name=True) == (
         1.0, None)
+
+
+def test_a_phone_whose_extension_was_named_and_not_read_goes_to_review():
+    # "404.976.0903 Ext" with "174" merged into the next label ("174[FAX"), seed 4545.
+    lost = _f("producer.phone", "(404) 976-0903", 0.91)
+    lost.raw = "404.976.0903 Ext"
+    whole = _f("producer.fax", "(404) 976-0903 x174", 0.91)
+    whole.raw = "404.976.0903 Ext 174"
+    plausibility({"producer.phone": lost, "producer.fax": whole}, {1})
+    assert lost.confidence < 0.6 and "extension" in lost.notes[0]
+    assert whole.confidence == 0.91 and whole.notes == []
+
+
+def test_a_letter_run_into_the_street_number_looks_misread():
+    # A speck read "S" against 5785 (seed 5858): a second read agreed, and it was accepted.
+    glued = _f("certificate_holder.address", "5785S WASHINGTON STREET, SACRAMENTO, CA 95882")
+    fine = _f("insured.address", "5785 WASHINGTON STREET, SACRAMENTO, CA 95882")
+    plausibility({"certificate_holder.address": glued, "insured.address": fine}, {1})
+    assert glued.confidence < 0.9 and "street number" in glued.notes[0]
+    assert fine.confidence == 0.99 and fine.notes == []

@@ -97,3 +97,16 @@ def test_a_mark_two_surer_readings_disagree_with_is_theirs():
     base = read(True, 0.6, "Y")
     vote(base, [read(False, 0.97, ""), read(False, 0.97, "")])
     assert base.fields[flag].value is True
+
+
+def test_three_readings_agreeing_on_the_other_lines_worded_limit_are_not_enough():
+    # "PER OCCURRENCE $1,000,000" read "PER-OCCURRENCE ..." three times (seed 4545): words.
+    path = "policies.other.limits.limit"
+
+    def ex(conf: float) -> Extraction:
+        return Extraction(fields={path: FieldValue(path, "PER-OCCURRENCE $1,000,000", conf, 1,
+                                                   (0, 0, 10, 10))})
+    base = ex(0.7)
+    vote(base, [ex(0.8), ex(0.9)])
+    assert base.fields[path].confidence == 0.7
+    assert base.fields[path].notes == ["readings agree (3 of 3)"]
