@@ -57,14 +57,15 @@ def _dot_inside(w: Word, image: np.ndarray) -> bool:
     cols = np.flatnonzero(ink.any(axis=0))
     if len(cols) < 2:
         return False
-    gaps = np.flatnonzero(np.diff(cols) > 1)
+    gaps = np.flatnonzero(np.diff(cols) > 2)  # two blank columns or more before it
     if not len(gaps):
         return False
     start = cols[gaps[-1] + 1]  # the last glyph's first column
     ys, xs = np.nonzero(ink[:, start:])
     bw, bh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
-    return ys.min() >= 0.6 * h and bw <= 0.3 * h and bh <= 0.3 * h \
-        and len(ys) >= 0.4 * bw * bh
+    # A dot, not a speck: a few pixels at least, a twelfth of the letters' height across.
+    return len(ys) >= 3 and min(bw, bh) >= 0.08 * h and ys.min() >= 0.6 * h \
+        and bw <= 0.3 * h and bh <= 0.3 * h and len(ys) >= 0.4 * bw * bh
 
 
 def _dot_after(w: Word, words: list[Word], image: np.ndarray) -> bool:

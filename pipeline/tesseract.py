@@ -187,8 +187,8 @@ class Glyph:
 # hOCR's word, character and character-choice spans, in document order.
 _HOCR = re.compile(
     r"<span class='ocrx_word'[^>]*title='bbox (\d+) (\d+) (\d+) (\d+); x_wconf (\d+)'>"
-    r"|<span class='ocrx_cinfo' title='x_bboxes [\d ]+; x_conf ([\d.]+)'>(.*?)</span>"
-    r"|<span class='ocrx_cinfo' id='choice_[\d_]+' title='x_confs ([\d.]+)'>(.*?)</span>")
+    r"|<span class='ocrx_cinfo' title='x_bboxes [\d ]+; x_conf ([\d.eE+-]+)'>(.*?)</span>"
+    r"|<span class='ocrx_cinfo' id='choice_[\d_]+' title='x_confs ([\d.eE+-]+)'>(.*?)</span>")
 
 
 def run_choices(image: np.ndarray, *, page: int, psm: int = 6, dpi: int = 300,

@@ -58,8 +58,9 @@ POLICY_READ_FLOOR = 0.7
 LOOKALIKE_MAX = 0.2
 PAD_X, PAD_Y = 8, 5  # at least; horizontally 1.5 line heights
 MAX_HEIGHT = 70  # pixels at 300 dpi: one line of text; taller values span several lines
-# An address is typed on up to four lines (street, suite, city); read again whole, its
-# lines joined as the extractor joins them.  A box taller than that holds other printing.
+# An address typed on several lines (street, suite, city) is read again whole, its lines
+# joined as the extractor joins them; a box more than ADDRESS_LINES of its words' heights
+# tall (about three lines and a half) is not: it may hold other printing.
 ADDRESS_LINES = 5
 AGREED_NOTE = "a second read agreed"
 
@@ -192,11 +193,17 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]]) -> None:
     texts = [text, lines] + [" ".join(w.text for w in words[i:i + k]).strip(_EDGE_JUNK + " ")
                              for k in range(1, MAX_RUN + 1) for i in range(len(words) - k + 1)]
     fits = [fit for value, fit in map(parser, texts) if value is not None and value == f.value]
+    if parser is parse_flag:
+        # A mark: the whole reading must be it, read from ink.  An empty reading, or a
+        # rule's fragment stripped to nothing, parses as "no mark" and would agree with any
+        # N; a run of "N /" would agree with a Y.
+        value, fit = parse_flag(lines)
+        fits = [fit] if lines and value == f.value and fit >= 0.9 else []
     if fits:
         # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof:
-        # the cleanest run that agrees counts.  (A policy number read here, its digits
-        # spaced, is not accepted so: the others are judged by _judge_choices, a fax's by
-        # the vote.)
+        # the cleanest run that agrees counts.  (A policy number read here is not accepted
+        # so: a settled one under the floor, or its digits spaced; the others are judged
+        # by _judge_choices, a fax's by the vote.)
         f.confidence = round(max(f.confidence, AGREED_CONFIDENCE * max(fits)), 4)
         f.notes.append(AGREED_NOTE)
     else:
@@ -205,29 +212,29 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]]) -> None:
 
 def _lookalike(g: Glyph) -> tuple[str, float] | None:
     """The surest other character the LSTM weighed for a character (a 5 for an S, a Z for
-    a 2, a 7 for a 3 that was a J), or None.  Not its own other case."""
+    a 2, an l for a 1), or None.  Not its own other case."""
     if not g.text.isalnum():
         return None
-    other = [(a, c) for a, c in g.choices
-             if a.isalnum() and a == a.upper() and a != g.text.upper()]
+    other = [(a, c) for a, c in g.choices if a.isalnum() and a.upper() != g.text.upper()]
     return max(other, key=lambda ac: ac[1], default=None)
 
 
 def _judge_choices(f: FieldValue, parser: Callable,
                    found: list[tuple[Word, tuple[Glyph, ...]]]) -> None:
-    """An unsettled policy number: accepted when the whole second reading is it and no
-    character had a look-alike of the other kind behind it."""
+    """A policy number: accepted when the whole second reading is it, as cleanly (its
+    fit), and no character had a look-alike behind it."""
     rows = group_rows([w for w, _ in found])
     lines = ", ".join(" ".join(w.text for w in row) for row in rows).strip(_EDGE_JUNK + " ")
-    if parser(lines)[0] != f.value:
+    value, fit = parser(lines)
+    if value != f.value:
         f.notes.append(f"a second read gave {lines!r}")
         return
     weighed = [(g.text, alt) for _, glyphs in found for g in glyphs
                if (alt := _lookalike(g)) is not None and alt[1] >= LOOKALIKE_MAX]
     if weighed:
-        f.confidence = round(max(f.confidence, AGREED_CONFIDENCE), 4)
+        f.confidence = round(max(f.confidence, AGREED_CONFIDENCE * fit), 4)
         shown = ", ".join(f"{a!r} for {c!r} ({p:.2f})" for c, (a, p) in weighed)
         f.notes.append(f"{AGREED_NOTE}, weighing {shown}")
     else:
-        f.confidence = round(max(f.confidence, POLICY_AGREED_CONFIDENCE), 4)
+        f.confidence = round(max(f.confidence, POLICY_AGREED_CONFIDENCE * fit), 4)
         f.notes.append(AGREED_NOTE)

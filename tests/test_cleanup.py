@@ -302,6 +302,7 @@ def test_a_lookalike_behind_a_character_keeps_the_number_for_review():
             ({1: ("5", 0.70)}, AGREED_CONFIDENCE, "'5' for 'S' (0.70)"),
             ({1: ("5", LOOKALIKE_MAX - 0.01)}, POLICY_AGREED_CONFIDENCE, AGREED_NOTE),
             ({3: ("1", 0.55)}, AGREED_CONFIDENCE, "'1' for '7' (0.55)"),  # a digit for one
+            ({15: ("l", 0.6)}, AGREED_CONFIDENCE, "'l' for '1' (0.60)"),  # lower case too
             ({0: ("e", 0.9)}, POLICY_AGREED_CONFIDENCE, AGREED_NOTE)):  # its own lower case
         f = _field(path, "ESY7-WCASA-8R59124-69", word.bbox)
         f.confidence = 0.9
@@ -348,6 +349,15 @@ def test_a_mark_read_as_its_letter_is_read_again_and_one_read_as_something_else_
         g.confidence, g.raw = 0.3, raw
         assign_status({path: g})
         assert not unsure(path, g), raw
+    # An N whose second reading is empty (blank paper beside the Y): no mark read is no
+    # agreement, though "" parses as "no mark".
+    blank = (box[0] + 400, box[1], box[2] + 400, box[3])
+    n = _field(path, False, blank)
+    n.confidence, n.raw = 0.3, "N"
+    assign_status({path: n})
+    assert unsure(path, n)
+    assert second_read([page], Extraction(fields={path: n}), timeout=60) == 1
+    assert n.confidence == 0.3 and n.notes == ["a second read gave ''"]
 
 
 def test_a_fax_policy_number_is_not_read_a_second_time(tmp_path):
@@ -493,6 +503,8 @@ def test_a_dot_ocr_kept_in_the_words_box_but_not_in_its_text_is_found():
     assert closing_stop("PER BLANKET ENDORSEMENT", boxed, page) == "PER BLANKET ENDORSEMENT."
     (w2, _), _ = cv2.getTextSize("ENDORSEMENT", font, scale, thick)
     img[:, 50 + w2 + 1:] = 255  # the dot gone: the box's last glyph is a T
+    assert closing_stop("PER BLANKET ENDORSEMENT", boxed, page) == "PER BLANKET ENDORSEMENT"
+    img[76, 50 + w - 3] = 90  # a one-pixel speck where the dot was: no dot
     assert closing_stop("PER BLANKET ENDORSEMENT", boxed, page) == "PER BLANKET ENDORSEMENT"
 
 
