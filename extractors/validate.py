@@ -206,7 +206,8 @@ _EXT_LOST = re.compile(r"\s(?:ext|extension)\b\W*$", re.IGNORECASE)
 def plausibility(fields: dict[str, FieldValue], ocr_pages: set[int]) -> None:
     """Lower the confidence of OCR'd text that does not look like text."""
     for path, f in fields.items():
-        if f.page not in ocr_pages or field_family(path) not in TEXT_FAMILIES:
+        family = field_family(path)
+        if f.page not in ocr_pages or family not in TEXT_FAMILIES:
             continue
         if path.endswith((".phone", ".fax")) and _EXT_LOST.search(f.raw):
             # "404.976.0903 Ext" and no digits: the extension was printed and not read (its
@@ -214,14 +215,13 @@ def plausibility(fields: dict[str, FieldValue], ocr_pages: set[int]) -> None:
             # 0.91 without them, a fax of seed 4545).
             _lower(f, 0.6, "looks misread: an extension named and not read")
             continue
-        if field_family(path) == "addresses" and isinstance(f.value, str) \
+        if family == "addresses" and isinstance(f.value, str) \
                 and _GLUED_NUMBER.match(f.value):
             # A speck read as a letter against the street number ("5785S WASHINGTON
             # STREET", agreed on by a second read and accepted, seed 5858).
             _lower(f, 0.85, "looks misread: a letter run into the street number")
         if not isinstance(f.value, str) or "@" in f.value:
             continue
-        family = field_family(path)
         factor, why = text_plausibility(f.value, title=family != "description_of_operations",
                                         name=family in ("parties", "insurer_names"))
         if why:

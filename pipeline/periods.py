@@ -9,6 +9,7 @@ word's baseline just right of it, with nothing above it (a letter would have).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def dot_after(w: Word, words: list[Word], image: np.ndarray,
         dx, dy = offset
 
         def moved(o: Word) -> Word:
-            return Word(o.text, (o.x0 + dx, o.y0 + dy, o.x1 + dx, o.y1 + dy), o.conf, o.page)
+            return replace(o, bbox=(o.x0 + dx, o.y0 + dy, o.x1 + dx, o.y1 + dy))
 
         near = [moved(o) for o in words if o is not w and o.y0 < w.y1 and o.y1 > w.y0]
         w = moved(w)
@@ -62,10 +63,8 @@ def _dot_inside(w: Word, image: np.ndarray) -> bool:
         return False
     start = cols[gaps[-1] + 1]  # the last glyph's first column
     ys, xs = np.nonzero(ink[:, start:])
-    bw, bh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
-    # A dot, not a speck: a few pixels at least, a twelfth of the letters' height across.
-    return len(ys) >= 3 and min(bw, bh) >= 0.08 * h and ys.min() >= 0.6 * h \
-        and bw <= 0.3 * h and bh <= 0.3 * h and len(ys) >= 0.4 * bw * bh
+    # Low in the box, and not a speck: a few pixels, a twelfth of the letters' height across.
+    return len(ys) >= 3 and ys.min() >= 0.6 * h and _dot_shaped(ys, xs, h, least=0.08)
 
 
 def _dot_after(w: Word, words: list[Word], image: np.ndarray) -> bool:
@@ -86,11 +85,15 @@ def _dot_after(w: Word, words: list[Word], image: np.ndarray) -> bool:
     if (upper < ink_level).any():
         return False
     ys, xs = np.nonzero(lower < ink_level)
-    if len(ys) < 3:
-        return False
+    return len(ys) >= 3 and _dot_shaped(ys, xs, h)
+
+
+def _dot_shaped(ys: np.ndarray, xs: np.ndarray, h: int, least: float = 0.0) -> bool:
+    """Ink pixels (rows, columns) that make a dot for letters ``h`` tall: about as wide as
+    tall, a fifth of their height or less (``least`` of it or more), and solid."""
     bw, bh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
-    # A dot: about as wide as tall, a fifth of the letters' height or less, and solid.
-    return bw <= 0.3 * h and bh <= 0.3 * h and len(ys) >= 0.4 * bw * bh
+    return least * h <= min(bw, bh) and bw <= 0.3 * h and bh <= 0.3 * h \
+        and len(ys) >= 0.4 * bw * bh
 
 
 def closing_stop(text: str, last: Word, page: PageContent) -> str:

@@ -189,16 +189,19 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]]) -> None:
     An address's lines are joined as the extractor joins them ("9081 Harbor Rd, Buffalo")."""
     words = [w for row in rows for w in row]
     text = " ".join(w.text for w in words)
-    lines = ", ".join(" ".join(w.text for w in row) for row in rows).strip(_EDGE_JUNK + " ")
-    texts = [text, lines] + [" ".join(w.text for w in words[i:i + k]).strip(_EDGE_JUNK + " ")
-                             for k in range(1, MAX_RUN + 1) for i in range(len(words) - k + 1)]
-    fits = [fit for value, fit in map(parser, texts) if value is not None and value == f.value]
+    lines = _joined(rows)
     if parser is parse_flag:
         # A mark: the whole reading must be it, read from ink.  An empty reading, or a
         # rule's fragment stripped to nothing, parses as "no mark" and would agree with any
         # N; a run of "N /" would agree with a Y.
         value, fit = parse_flag(lines)
         fits = [fit] if lines and value == f.value and fit >= 0.9 else []
+    else:
+        texts = [text, lines] + [" ".join(w.text for w in words[i:i + k]).strip(_EDGE_JUNK + " ")
+                                 for k in range(1, MAX_RUN + 1)
+                                 for i in range(len(words) - k + 1)]
+        fits = [fit for value, fit in map(parser, texts)
+                if value is not None and value == f.value]
     if fits:
         # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof:
         # the cleanest run that agrees counts.  (A policy number read here is not accepted
@@ -208,6 +211,11 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]]) -> None:
         f.notes.append(AGREED_NOTE)
     else:
         f.notes.append(f"a second read gave {text!r}")
+
+
+def _joined(rows: list[list[Word]]) -> str:
+    """A reading's lines joined as the extractor joins an address's, junk at its ends off."""
+    return ", ".join(" ".join(w.text for w in row) for row in rows).strip(_EDGE_JUNK + " ")
 
 
 def _lookalike(g: Glyph) -> tuple[str, float] | None:
@@ -223,8 +231,7 @@ def _judge_choices(f: FieldValue, parser: Callable,
                    found: list[tuple[Word, tuple[Glyph, ...]]]) -> None:
     """A policy number: accepted when the whole second reading is it, as cleanly (its
     fit), and no character had a look-alike behind it."""
-    rows = group_rows([w for w, _ in found])
-    lines = ", ".join(" ".join(w.text for w in row) for row in rows).strip(_EDGE_JUNK + " ")
+    lines = _joined(group_rows([w for w, _ in found]))
     value, fit = parser(lines)
     if value != f.value:
         f.notes.append(f"a second read gave {lines!r}")

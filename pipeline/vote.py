@@ -51,8 +51,8 @@ def _shaped(path: str, f: FieldValue) -> bool:
     """Of a SHAPED family, and not text: the other line's limit is words and an amount
     ("PER OCCURRENCE $1,000,000", read "PER-OCCURRENCE" by all three readings of a fax of
     seed 4545 and accepted)."""
-    return field_family(path) in SHAPED and not (field_family(path) == "limits"
-                                                  and isinstance(f.value, str))
+    family = field_family(path)
+    return family in SHAPED and not (family == "limits" and isinstance(f.value, str))
 
 
 def _findings(f: FieldValue) -> list[str]:
