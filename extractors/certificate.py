@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from extractors import normalize as nz
 from extractors.classify import classify
-from extractors.fields import Collector, join_words, region_lines
+from extractors.fields import Collector, drop_scrawl, join_words, region_lines
 from extractors.header import read_bottom, read_header
 from extractors.layout import PageLayout, build_layout
 from extractors.policies import read_coverages
@@ -48,7 +48,7 @@ def remarks_lines(layout: PageLayout) -> list[str]:
     top = max([top, *titles])
     feet = [h.y0 for lid in ("FORM_ACORD101", "COPYRIGHT") for h in layout.all(lid) if h.y0 > top]
     bottom = min(feet) if feet else page.height
-    lines = region_lines(layout, 0, top + 2, page.width, bottom - 2, exclude=set())
+    lines = drop_scrawl(region_lines(layout, 0, top + 2, page.width, bottom - 2, exclude=set()))
     texts = [join_words(line) for line in lines]
     if texts:
         texts[-1] = closing_stop(texts[-1], lines[-1][-1], page)

@@ -30,6 +30,29 @@ def text_lines(words: list[Word]) -> list[list[Word]]:
     return group_rows(words)
 
 
+# A trailing line of a text box whose words OCR doubted, each under SCRAWL_CONF, and each
+# a lone character or off the box's text height by SCRAWL_HEIGHT either way, is a pen's
+# scrawl, not typing:
+# initials below the description were read as " MW", " eo mre" after its last sentence
+# (4 of 6 color scans of seed 9696).
+SCRAWL_CONF, SCRAWL_HEIGHT = 0.5, 1.6
+
+
+def drop_scrawl(lines: list[list[Word]]) -> list[list[Word]]:
+    """The lines without the trailing ones that are a pen's scrawl (see SCRAWL_CONF)."""
+    def letters(w: Word) -> int:
+        return sum(map(str.isalnum, w.text))
+
+    out = list(lines)
+    while len(out) > 1:
+        body = median_height([w for ln in out[:-1] for w in ln if letters(w) > 1])
+        if not all(w.conf < SCRAWL_CONF and (letters(w) <= 1 or not
+                   body / SCRAWL_HEIGHT <= w.height <= body * SCRAWL_HEIGHT) for w in out[-1]):
+            break
+        out.pop()
+    return out
+
+
 def same_row(words: Iterable[Word], anchor: LabelHit | Word, *, slack: float = 0.6) -> list[Word]:
     """Words whose vertical center lies within the anchor's band (font sizes may differ)."""
     a_cy = anchor.cy

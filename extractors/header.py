@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from extractors import normalize as nz
-from extractors.fields import Collector, date_words, join_words, region_lines, same_row
+from extractors.emails import email_text, glued, touched
+from extractors.fields import Collector, date_words, drop_scrawl, join_words, region_lines, same_row
 from extractors.layout import PLACE_EDITS, LabelHit, PageLayout, group_rows
 from extractors.patterns import norm
 from extractors.skeleton import Skeleton, snap_left
@@ -138,14 +139,14 @@ def read_header(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         if at:
             # The label can end inside the address when OCR split it ("tanya" ".murphy@").
             row = sorted(same_row(layout.page.words, words[at[0]]), key=lambda w: w.x0)
-            words = _glued(row, next(k for k, w in enumerate(row) if w is words[at[0]]),
+            words = glued(row, next(k for k, w in enumerate(row) if w is words[at[0]]),
                            r["EMAIL"].x0)
         if words:
-            text, fit = _email_text(words)
+            text, fit = email_text(words)
             f = col.add("producer.email", words, nz.parse_email, text=text, structure=fit)
             if f is not None and fit < 1:
                 f.notes.append("a dot OCR dropped put back")
-            if f is not None and _touched(layout, words, r["EMAIL"]):
+            if f is not None and touched(layout, words, r["EMAIL"]):
                 # "erts@..." where "certs@..." is printed: its "c" read as "©!" and left.
                 f.confidence = round(f.confidence * 0.6, 4)
                 f.notes.append("printing touching its start was not read")
@@ -196,51 +197,6 @@ def _phones(row: list[Word]) -> list[list[Word]]:
     return out
 
 
-def _glued(row: list[Word], k: int, left: float) -> list[Word]:
-    """The e-mail address at word k of a row, with the pieces OCR split off at a dot
-    ("tanya" ".murphy@x.com"): an address has no space, and no part of it starts or ends
-    with a dot."""
-    i, j = k, k
-    joins = ".-_@"
-    # Labels start at the box's left edge, values after them: a piece there is the label's
-    # remnant ("ADDRESS:" read as "eatss."), not the start of the address.
-    start = left + 0.5 * row[k].height
-    while i > 0 and row[i - 1].x0 > start and (
-            row[i].text[:1] in joins or row[i - 1].text[-1:] in joins
-            or _dot_lost(row[i - 1], row[i])):
-        i -= 1
-    while j + 1 < len(row) and (row[j].text[-1:] in joins or row[j + 1].text[:1] in joins):
-        j += 1
-    return row[i:j + 1]
-
-
-def _touched(layout: PageLayout, words: list[Word], label: LabelHit) -> bool:
-    """Whether a word no letter or digit of which was read touches the value's first on
-    its left (a glyph OCR made marks of), past the label."""
-    first = words[0]
-    return any(w.x1 <= first.x0 < w.x1 + 0.3 * first.height and w.x0 > label.x1
-               and not any(c.isalnum() for c in w.text)
-               for w in same_row(layout.page.words, first) if w not in words)
-
-
-def _dot_lost(a: Word, b: Word) -> bool:
-    """"NICOLE" then "CASTILLO@..." with the dot between them dropped as a speck: a name
-    a character's width or so before the address's "@" part (an address has no space)."""
-    return "@" in b.text and "@" not in a.text and a.text.isalpha() \
-        and b.x0 - a.x1 < 1.2 * max(a.height, b.height)
-
-
-def _email_text(words: list[Word]) -> tuple[str, float]:
-    """The address's text, a dot put back where one was dropped (fit 0.6: a guess)."""
-    text, fit = words[0].text, 1.0
-    for a, b in zip(words, words[1:], strict=False):
-        if _dot_lost(a, b) and a.text[-1:] not in ".-_@" and b.text[:1] not in ".-_@":
-            text, fit = text + "." + b.text, 0.6
-        else:
-            text += b.text
-    return text, fit
-
-
 def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     """The producer's phone, fax, e-mail and contact when OCR garbled their small labels
     ("CONTACT NAME:" read as "pean"): in the contact box, a phone number has its own shape
@@ -260,7 +216,7 @@ def _contact_by_shape(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
     top, bottom = sk.producer.y0 - sk.producer.height, min(ends)
     rows = group_rows(layout.words_in(sk.split_x, top, layout.page.width, bottom))
     if "producer.email" in wanted:
-        mails = [_glued(row, k, sk.split_x) for row in rows for k, w in enumerate(row)
+        mails = [glued(row, k, sk.split_x) for row in rows for k, w in enumerate(row)
                  if "@" in w.text]
         if len(mails) == 1 and nz.parse_email(join_words(mails[0]))[1] == 1.0:
             _by_shape(col, col.add("producer.email", mails[0], nz.parse_email,
@@ -373,7 +329,8 @@ def read_bottom(layout: PageLayout, sk: Skeleton, col: Collector) -> None:
         label_row_end = max((w.y1 for w in same_row(page.words, desc)
                              if w.height <= 1.5 * desc.height), default=desc.y1)
         y_end = holder.y0 - 4 if holder else page.height
-        lines = region_lines(layout, 0, label_row_end + 1, page.width, y_end, exclude=set())
+        lines = drop_scrawl(region_lines(layout, 0, label_row_end + 1, page.width, y_end,
+                                         exclude=set()))
         if lines and all(norm(w.text) in _DESC_LABEL_WORDS for ln in lines for w in ln):
             lines = []  # only the label's own words (its wrapped tail): the text was lost
         if lines:

@@ -286,10 +286,19 @@ def parse_name(text: str) -> tuple[str | None, float]:
     return mend_name(t) if t else (None, 0.0)
 
 
+# The "CONTACT NAME:" label's end glued to the name ("NAME:-Maria Schultz", seed 5656).
+_CONTACT_LABEL = re.compile(r"^(?:CONTACT\s*)?NAMES?\s*[:;.\-]+\s*-?\s*(?=[A-Za-z])",
+                            re.IGNORECASE)
+
+
 def parse_contact(text: str) -> tuple[str | None, float]:
-    """A person's name, stray marks and a trailing period out."""
+    """A person's name, stray marks, a glued label and a trailing period out."""
     t = clean_text(text)
-    return mend_name(t, person=True) if t else (None, 0.0)
+    stripped = _CONTACT_LABEL.sub("", t) if t else t
+    if not stripped:
+        return None, 0.0
+    value, fit = mend_name(stripped, person=True)
+    return value, fit if stripped == t else min(fit, 0.85)
 
 
 def parse_insurer_name(text: str) -> tuple[str | None, float]:

@@ -105,12 +105,18 @@ def _weighed(f: FieldValue) -> bool:
 
 
 def _digits_spaced(v: str) -> bool:
-    """A space between two runs of digits: where OCR split one, which no choice of
-    characters shows ("WC 90-77386 16-14" for WC 90-7738616-14, read so twice, seed 6161).
-    Not the space after a part with letters in it ("CGL9C1 2022")."""
-    words = v.split()
-    return any(a.split("-")[-1].isdigit() and b.split("-")[0].isdigit()
-               for a, b in pairwise(words))
+    """A space where OCR splits a number, which no choice of characters shows: between two
+    runs of digits ("WC 90-77386 16-14" for WC 90-7738616-14, read so twice, seed 6161);
+    before a 1 after a part with digits, the 1's wide side bearings taken for a space
+    ("7292Y 105942", "8064F661 168", accepted, seeds 6363 and 9696); beside a hyphen.
+    Not the space after a part with letters in it ("CGL9C1 2022", "WC 1459413")."""
+    for a, b in pairwise(v.split()):
+        left, right = a.split("-")[-1], b.split("-")[0]
+        if left.isdigit() and right.isdigit() or not left or not right:
+            return True
+        if right[0] == "1" and any(c.isdigit() for c in left):
+            return True
+    return False
 
 
 def _line_height(page: PageContent, bbox: tuple[int, int, int, int]) -> int:

@@ -287,6 +287,15 @@ def test_an_unsettled_policy_number_is_read_again_with_the_lstms_choices(tmp_pat
     whole = _field(path, "WC 90-7738616-14", word.bbox)
     whole.confidence = 0.8
     assert _weighed(whole)
+    # Nor a space before a 1 after a part with digits (a 1's side bearings read as a
+    # space: "7292Y 105942" accepted, seed 6363), nor one beside a hyphen; a space after
+    # a code of letters, or before a year, is the number's own.
+    for value, weighed in (("7292Y 105942", False), ("8064F661 168", False),
+                           ("M2H4-XLZP- 3D85434-94", False), ("WC 1459413", True),
+                           ("CGL9C1 2022", True), ("15 XFY YU0698", True)):
+        g = _field(path, value, word.bbox)
+        g.confidence = 0.8
+        assert _weighed(g) is weighed, value
 
 
 def _glyphs(text: str, behind: dict[int, tuple[str, float]]) -> tuple[Glyph, ...]:

@@ -137,3 +137,53 @@ def test_a_description_of_only_its_labels_own_words_is_no_description():
     got = _bottom(words)
     assert "description_of_operations" not in got
     assert got["certificate_holder.name"] == "City"
+
+
+def _doubted(text: str, x: int, y: int, h: int, conf: float = 0.3) -> Word:
+    return Word(text, (x, y, x + 14 * len(text), y + h), conf, 1)
+
+
+def test_a_pens_scrawl_below_the_description_is_not_part_of_it():
+    # Initials under the description were read as a line of doubted, odd-sized "words"
+    # after its last sentence ("... repairs. eo mre"; "... liability. ALY j").
+    words = [_w("INSURED", 165, 987), _w("COVERAGES", 165, 1285),
+             _w("DESCRIPTION", 165, 2427), _w("OF", 330, 2427), _w("OPERATIONS", 370, 2427),
+             _typed("Job", 180, 2470), _typed("1234", 260, 2470), _typed("repairs.", 180, 2500),
+             _doubted("ALY", 600, 2530, 54), _doubted("j", 700, 2540, 30),
+             _doubted("eo", 600, 2596, 7), _doubted("mre", 680, 2600, 9),
+             _w("CERTIFICATE", 165, 2655), _w("HOLDER", 330, 2655),
+             _w("CANCELLATION", 1269, 2655), _typed("Gateway", 180, 2725)]
+    got = _bottom(words, [Rule(1260, 2640, 1260, 2950)])
+    assert got["description_of_operations"] == "Job 1234 repairs."
+
+
+def test_a_doubted_last_line_of_typing_stays_in_the_description():
+    # Only a line of doubted words that are not the typing's height is a scrawl: a faint
+    # last line of type is the description's, and so is a confident odd-sized one.
+    for last in ([_doubted("garage", 180, 2530, 18), _doubted("repairs", 290, 2530, 18)],
+                 [_doubted("Suite", 180, 2530, 40, conf=0.9)]):
+        words = [_w("INSURED", 165, 987), _w("COVERAGES", 165, 1285),
+                 _w("DESCRIPTION", 165, 2427), _w("OF", 330, 2427),
+                 _w("OPERATIONS", 370, 2427), _typed("Job", 180, 2470),
+                 _typed("1234", 260, 2470), *last,
+                 _w("CERTIFICATE", 165, 2655), _w("HOLDER", 330, 2655),
+                 _w("CANCELLATION", 1269, 2655), _typed("Gateway", 180, 2725)]
+        got = _bottom(words, [Rule(1260, 2640, 1260, 2950)])
+        assert got["description_of_operations"].split()[-1] in ("repairs", "Suite")
+
+
+def test_the_end_of_a_two_line_e_mail_label_is_not_the_addresss_start():
+    # "E-MAIL" over "ADDRES." then "s.": OCR split the label's last letter off, and it
+    # was read as the address's start ("s.angela@greatlakes.com"; color-5757-000, where
+    # these boxes are from).  A piece at the address's own size is the address's.
+    from extractors.emails import glued
+
+    def word(text, box, conf=0.9):
+        return Word(text, box, conf, 1)
+
+    label = [word("ADDRES.", (1239, 534, 1340, 551)), word("E-MAIL", (1240, 507, 1328, 525))]
+    mail = [word("angela", (1386, 514, 1487, 547)), word("@greatlakes.com", (1503, 509, 1778, 556))]
+    row = [*label, word("s.", (1343, 534, 1361, 551), 0.36), *mail]
+    assert [w.text for w in glued(row, 4, 1239)] == ["angela", "@greatlakes.com"]
+    own = [*label, word("a.", (1350, 514, 1380, 547)), *mail]
+    assert [w.text for w in glued(own, 4, 1239)] == ["a.", "angela", "@greatlakes.com"]

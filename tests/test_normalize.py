@@ -314,3 +314,10 @@ def test_a_units_letter_run_into_its_word_is_parted():
     assert nz.parse_address("3825 MAPLE RD, BLDGA, SEATTLE, WA 98107") == (
         "3825 MAPLE RD, BLDG A, SEATTLE, WA 98107", 0.85)  # a rotated photo, seed 8484
     assert nz.parse_address("1 Main St, Bldg A, Austin, TX 78701")[1] == 1.0
+
+
+def test_the_contact_labels_end_glued_to_the_name_is_taken_off():
+    # "NAME:-Maria Schultz": the label's end and a stray hyphen read into the value.
+    assert nz.parse_contact("NAME:-Maria Schultz") == ("Maria Schultz", 0.85)
+    assert nz.parse_contact("CONTACT NAME: Bo Li")[0] == "Bo Li"
+    assert nz.parse_contact("Nameeta Patel") == ("Nameeta Patel", 1.0)
