@@ -71,6 +71,10 @@ def _ring_ink(ink: np.ndarray) -> float:
     return float(np.count_nonzero(ink[band])) / max(1, int(band.sum()))
 
 
+# Side ink from which a box full to its outline is a filled square, not a blob of a letter.
+SOLID_SIDES = 0.9
+
+
 def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
     """Square outlines 0.06-0.22 inch wide (the form's check boxes, up to the larger Y/N box of
     workers compensation), with their fill."""
@@ -90,8 +94,14 @@ def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
         # A box is hollow, or holds a mark; a solid blob is a bold letter smeared by blur
         # ("m", "@" in a phone photo), which erasing its "outline" would destroy.  A box
         # filled with a square mark (■) is full inside too, but paper parts the mark from
-        # the outline all round, and its corners are square.
-        if inner > 0.75 and not (_ring_ink(crop) < 0.6 and _corner_ink(crop) >= 0.33):
+        # the outline all round, and its corners are square.  At 150 dpi the blur closes
+        # that parting, and fills a box's X as well: what is left is a square, all four
+        # sides drawn whole and straight, its corners inked (a letter's blob rounds them;
+        # a "■ POLICY" and three X'd boxes of a 150-dpi scan of seed 9696 measured ring ink
+        # 0.70-0.94, corners 0.33-0.69, sides 0.93-1.0 and straightness 1.0).
+        if inner > 0.75 and not (_ring_ink(crop) < 0.6 and _corner_ink(crop) >= 0.33) \
+                and not (min(top, bottom, left, right) >= SOLID_SIDES
+                         and _corner_ink(crop) >= 0.3 and _straightness(crop > 0) >= 0.98):
             continue
         # A "B", "8" or "s" can ink all four sides' strips and be as full as a marked box,
         # but some side curves away from the edge; erasing its "outline" leaves "+" or "-".

@@ -72,6 +72,14 @@ def _read_mark(path: str, f: FieldValue) -> bool:
     return field_family(path) in MARKS and bool(f.raw)
 
 
+def _mended(path: str, mine: FieldValue, top: FieldValue) -> bool:
+    """A shaped value a check found odd, where the majority's is not: the same cell misread
+    ("106" for a limit two readings read 1,000,000, fax-6464-002), not another thing
+    (those are told by their place, which a misreading does not move)."""
+    return _shaped(path, mine) and _shaped(path, top) and bool(_findings(mine)) \
+        and not _findings(top)
+
+
 def vote(base: Extraction, witnesses: list[Extraction]) -> None:
     """Settle ``base``'s fields by the other readings' (same certificate, same paths)."""
     paths = set(base.fields) | {p for w in witnesses for p in w.fields}
@@ -101,8 +109,8 @@ def vote(base: Extraction, witnesses: list[Extraction]) -> None:
         # The base's cells were read again alone (a lone "Y" whole-page OCR drops): a
         # majority of first readings is no match for that unless surer.
         if len(best) >= 2 and len(best) > mine_votes:
-            if mine is None or (top.confidence > mine.confidence
-                                and (_variant(mine, top) or _read_mark(path, top))):
+            if mine is None or (top.confidence > mine.confidence and (
+                    _variant(mine, top) or _read_mark(path, top) or _mended(path, mine, top))):
                 new = copy.deepcopy(top)
                 new.notes.append(f"read so by {len(best)} of {n} readings")
                 base.fields[path] = new

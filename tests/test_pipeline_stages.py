@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import random
 import zipfile
 from pathlib import Path
@@ -24,6 +25,7 @@ from reportlab.lib.pdfencrypt import StandardEncryption
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from extractors import normalize as nz
 from fixtures.conditions import apply_condition
 from fixtures.generate import make_certificate
 from pipeline import boxes as bx
@@ -41,6 +43,7 @@ PX = PAGE_DPI / 72.0  # PDF points -> 300-dpi pixels
 # Generated certificates used here (seeds 20100-20149; see tests/resources/README).
 SEED_PAGE = 20100  # "acord" layout: rules, skew, photo, lighting, orientation
 SEED_BOXES = 20111  # random layout whose truth has GL claims-made, per policy, any auto
+SEED_BOXES_150 = 20118  # its boxes marked with an X or a square, blurred full at 150 dpi
 SEED_PAGES = 20112  # the 3-page (cover, ACORD 25, ACORD 101) certificate
 
 
@@ -602,8 +605,13 @@ def test_find_rules_on_a_dashed_line_gives_one_rule():
 # -------------------------------------------------------------------------------- boxes
 
 
-def test_find_boxes_measures_checked_and_empty_boxes(tmp_path):
-    cert = make_certificate(SEED_BOXES, layout="random")
+@pytest.mark.parametrize(("condition", "seed"),
+                         [("scan300", SEED_BOXES), ("scan150", SEED_BOXES_150)])
+def test_find_boxes_measures_checked_and_empty_boxes(tmp_path, condition, seed):
+    # At 150 dpi the blur fills a box's X and closes the paper around a square mark: such a
+    # box is full to its outline, and still a box (its sides whole and straight); seed
+    # 20118's five checked boxes were all missed when a full box was taken for a blob.
+    cert = make_certificate(seed, layout="random")
     pols = {p["line"]: p for p in cert.truth["policies"]}
     gl, auto = pols["general_liability"], pols["automobile_liability"]
     # The label printed right of each box, and whether the truth has it checked.
@@ -620,7 +628,7 @@ def test_find_boxes_measures_checked_and_empty_boxes(tmp_path):
         "NON-OWNED": "non_owned_autos_only" in auto["autos"],
     }
     assert any(want.values()) and not all(want.values())
-    data, _ = apply_condition(cert.pdf, "scan300", random.Random(SEED_BOXES))
+    data, _ = apply_condition(cert.pdf, condition, random.Random(seed))
     path = write(tmp_path, "scan.pdf", data)
     (src,) = list(open_document(path, PDF, max_pages=1, timeout=60).pages)
     # The cleaning scanned_page does before looking for boxes.
@@ -686,11 +694,28 @@ def test_a_wandering_one_pixel_rule_is_found_whole():
     assert len(horiz) == 1 and horiz[0].x1 - horiz[0].x0 > 250
 
 
+def test_a_fax_amount_cell_is_read_by_both_models_and_the_usual_amount_kept():
+    # Five amount cells of a fax typed in a thin Times (tests/resources/README): the
+    # standard model reads three of them as "", "000" and "0", the fast one all five; on the
+    # thin Courier of fax_limits_cells.png (below) it is the other way round.
+    img = cv2.imread(str(Path(__file__).parent / "resources" / "fax_times_amounts.png"),
+                     cv2.IMREAD_GRAYSCALE)
+    page = PageContent(number=1, width=img.shape[1], height=img.shape[0], words=[],
+                       source="ocr", image=img, bilevel=True)
+    edges = (0, 48, 97, 147, 196, 245)
+    cells = [Reread(1, (0, y0, img.shape[1], y1), "0123456789$,.")
+             for y0, y1 in itertools.pairwise(edges)]
+    assert reread([page], cells, timeout=60) == 5
+    got = [nz.parse_money(w.text)[0] for w in sorted(page.words, key=lambda w: w.y0)]
+    assert got == [1000000, 1000000, 500000, 500000, 500000]
+
+
 def test_a_fax_cells_are_read_with_the_standard_model():
     # The limits column of a fax whose thin Courier strokes broke at the 1-bit decision
     # (tests/resources/README says where it comes from): the system's fast model reads three
     # of its six amounts wrong ("1,000,909", "2,900,006", "1,000,009"); the standard model,
-    # which a bilevel page's cells are read with, reads all six.
+    # which a bilevel page's cells are read with (amounts by the fast one too, the usual
+    # amount kept), reads all six.
     img = cv2.imread(str(Path(__file__).parent / "resources" / "fax_limits_cells.png"),
                      cv2.IMREAD_GRAYSCALE)
     assert tesseract.standard_model_dir() is not None

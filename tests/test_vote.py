@@ -110,3 +110,17 @@ def test_three_readings_agreeing_on_the_other_lines_worded_limit_are_not_enough(
     vote(base, [ex(0.8), ex(0.9)])
     assert base.fields[path].confidence == 0.7
     assert base.fields[path].notes == ["readings agree (3 of 3)"]
+
+
+def test_an_amount_a_check_found_odd_is_the_majoritys_when_theirs_is_not():
+    # "106" (not a usual limit) where two readings read 1,000,000 (fax-6464-002): the same
+    # cell misread, though no "variant" of it by its characters.
+    base = _ex(limit=(106, 0.0))
+    base.fields[LIMIT].notes.append("not a usual limit amount")
+    vote(base, [_ex(limit=(1000000, 0.7)), _ex(limit=(1000000, 0.5))])
+    assert base.fields[LIMIT].value == 1000000
+    assert base.fields[LIMIT].notes == ["read so by 2 of 3 readings"]
+    # Nothing odd found about the base's: it stays, less sure.
+    clean = _ex(limit=(1000000, 0.6))
+    vote(clean, [_ex(limit=(5000, 0.7)), _ex(limit=(5000, 0.68))])
+    assert clean.fields[LIMIT].value == 1000000 and clean.fields[LIMIT].confidence < 0.6
