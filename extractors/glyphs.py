@@ -33,6 +33,11 @@ DIGITS = {"0", "8", "6", "4"}
 # or more; between them nothing is decided.
 DIGIT_MAX = 1.05
 LETTER_MIN = 1.25
+# A round capital read for a 0 (O, D, Q) measured 1.24 or more, and a 0 up to 1.07 (a
+# rotated scan's "CGLON3 2026": its O 15 pixels beside digits of 14 and 15, left
+# undecided at 1.05): a 0 is decided up to ROUND_DIGIT_MAX when OCR read it round.
+ROUND_DIGIT_MAX = 1.12
+_ROUND = frozenset("ODQ")
 # A number whose text the glyphs changed (letters, digits or spaces) was mended, not read:
 # under the policy-number threshold, for a reviewer.  Helvetica's B and Times' 4 and 0
 # measure 1.10-1.22 of the other digits at some sizes: the margin is thin.
@@ -78,7 +83,7 @@ def glyph_widths(image: np.ndarray, word: Word, offset: tuple[int, int] = (0, 0)
 
 def _decide(ch: str, ratio: float) -> str | None:
     """The character a look-alike glyph is by its width (None: not decided)."""
-    if ch in TWINS and ratio <= DIGIT_MAX:
+    if ch in TWINS and ratio <= (ROUND_DIGIT_MAX if ch in _ROUND else DIGIT_MAX):
         return TWINS[ch]
     if ch in _LETTER_OF and ratio >= LETTER_MIN:
         return _LETTER_OF[ch]

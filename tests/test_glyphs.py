@@ -47,6 +47,15 @@ def test_a_look_alike_is_the_one_its_width_says(read, widths, printed):
     assert mend_word(img, word, others=[16, 16]).text == printed
 
 
+def test_a_round_letter_read_for_a_zero_a_little_wider_than_the_digits_is_a_zero():
+    # A rotated scan's "CGLON3 2026": its O 15 pixels wide beside digits of 14 and 15 (1.07;
+    # round capitals measure 1.24 or more).  A B so wide is not decided an 8.
+    img, word = _word("CGLON3", [19, 20, 15, 15, 18, 14])
+    assert mend_word(img, word, others=[14, 15, 14, 15]).text == "CGL0N3"
+    img, word = _word("CBL4", [22, 15, 20, 14])
+    assert mend_word(img, word, others=[14, 15, 14, 15]).text == "CBL4"
+
+
 def test_one_glyph_read_as_two_characters_is_the_one_its_width_says():
     img, word = _word("BA7X0O", [20, 22, 16, 20, 16])  # five glyphs, six characters
     assert mend_word(img, word, others=[16, 16]).text == "BA7X0"
