@@ -37,7 +37,8 @@ def _label_tail(before: list[Word], value: Word) -> bool:
     letters or digits right after a word of a label's size, smaller than the value's, on
     that word's line ("E-MAIL" over "ADDRES." "s.", then "angela@...")."""
     w = before[-1]
-    line = [p for p in before[:-1] if abs(w.cy - p.cy) < 0.4 * p.height and p.x1 <= w.x0]
+    # (pieces OCR split from one word may overlap by a pixel or two)
+    line = [p for p in before[:-1] if abs(w.cy - p.cy) < 0.4 * p.height and p.x1 <= w.x0 + 2]
     if not line or sum(map(str.isalnum, w.text)) > 2:
         return False
     prev = max(line, key=lambda p: p.x1)  # (a two-line label's words interleave by x)

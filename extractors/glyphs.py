@@ -43,8 +43,8 @@ _ROUND = frozenset("ODQ")
 # measure 1.10-1.22 of the other digits at some sizes: the margin is thin.
 MENDED_CONF = 0.85
 # A digit glyph this wide is a letter OCR read as a digit: the number's confidence is held
-# under POLICY_READ_FLOOR (pipeline/verify.py), so no second read can accept it.
-WIDE_DIGIT_CONF = 0.6
+# under POLICY_READ_FLOOR (pipeline/verify.py, 0.3), so no second read can accept it.
+WIDE_DIGIT_CONF = 0.25
 _REF = frozenset("2345679")
 # No glyph is this much wider than a digit (W is 1.8-1.9): two touching glyphs are.
 MERGED = 2.0

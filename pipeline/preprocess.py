@@ -81,10 +81,14 @@ def drop_color(rgb: np.ndarray) -> np.ndarray:
     # Only the few colored pixels are computed (numpy over a whole page took 0.8 s).
     edge = max(CHROMA_EDGE, float(np.median(chroma[::8, ::8])) + 8)
     sel = np.flatnonzero(chroma.ravel() > edge)
+    if sel.size == 0:  # the only color was the sheet's tint
+        return lum
     c = chroma.ravel()[sel].astype(np.float32)
     h = hi.ravel()[sel].astype(np.float32)
     hue = cv2.cvtColor(rgb.reshape(-1, 3)[sel].reshape(-1, 1, 3), cv2.COLOR_RGB2HSV_FULL)
-    hue = hue[:, 0, 0] // (256 // HUE_BINS)
+    # Bins centred on red, whose hue wraps round at 0: one red ink is one bin.
+    width = 256 // HUE_BINS
+    hue = ((hue[:, 0, 0].astype(np.int32) + width // 2) % 256) // width
     ink = ink_darkening(h, c, hue, 255.0)[hue]
     # A colored pixel counts from CHROMA_FROM, fully CHROMA_RAMP above; once its ink is
     # known, from its soft edge on, fully half that above (a scanner's noise on gray print

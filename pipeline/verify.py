@@ -248,12 +248,16 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]],
         value, fit = parse_flag(lines)
         fits = [fit] if lines and value == f.value and fit >= 0.9 else []
     else:
-        texts = [text, lines, ruled] + [" ".join(w.text for w in words[i:i + k]).strip(
-                     _EDGE_JUNK + " ")
-                                 for k in range(1, MAX_RUN + 1)
-                                 for i in range(len(words) - k + 1)]
-        fits = [fit for value, fit in map(parser, texts)
-                if value is not None and value == f.value]
+        whole = [fit for value, fit in map(parser, (text, lines, ruled))
+                 if value is not None and value == f.value]
+        runs = [" ".join(w.text for w in words[i:i + k]).strip(_EDGE_JUNK + " ")
+                for k in range(1, MAX_RUN + 1) for i in range(len(words) - k + 1)]
+        fits = whole + [fit for value, fit in map(parser, runs)
+                        if value is not None and value == f.value]
+        if not whole:
+            # Only a run of its words agreeing (more was read around it: "repairs. MW"):
+            # as sure as any agreement, not more.
+            sure = min(sure, AGREED_CONFIDENCE)
     if fits:
         # Agreement on a value of the wrong shape (a "£" in a policy number) is no proof:
         # the cleanest run that agrees counts.  (A policy number read here is not accepted

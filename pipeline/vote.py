@@ -28,6 +28,11 @@ AGREED_NOTE = "readings agree"
 # fields to be (79 of 79 right on 19 faxes of seeds 4401, 4402 and 6301).
 UNANIMOUS_CONFIDENCE = 0.93
 READ_FLOOR = 0.6
+# ... and none of them under EACH_FLOOR: a reading that doubted its glyphs saw what the
+# others saw, not proof of it.  On the faxes of seeds 9898 and 4545, 279 values were
+# raised so, 3 of them wrong (a 3,000,000 read 2,000,000 three times, one reading at 0.23;
+# an ADDL Y unread, one at 0.30); with every reading at 0.5 or more, 250, 1 wrong.
+EACH_FLOOR = 0.5
 # Contradicted by the other readings (3 of the 3 silent errors left on those faxes were):
 # below every family's threshold from an OCR confidence of 1.0 (check boxes accept at 0.8).
 ALONE_FACTOR = 0.75
@@ -96,7 +101,8 @@ def vote(base: Extraction, witnesses: list[Extraction]) -> None:
             if len(best) >= 2:
                 unanimous = len(best) == n >= 3
                 if unanimous and mine.confidence >= READ_FLOOR and not _findings(mine) \
-                        and _shaped(path, mine):
+                        and _shaped(path, mine) \
+                        and min(f.confidence for f in best) >= EACH_FLOOR:
                     mine.confidence = round(max(mine.confidence, UNANIMOUS_CONFIDENCE), 4)
                 mine.notes.append(f"{AGREED_NOTE} ({len(best)} of {n})")
             elif n >= 3 and len(cands) == n:

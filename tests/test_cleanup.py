@@ -14,6 +14,7 @@ from reportlab.lib.pagesizes import letter
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from extractors.glyphs import glyph_spans
 from extractors.layout import group_rows
 from extractors.normalize import parse_text
 from extractors.validate import assign_status
@@ -278,6 +279,13 @@ def test_a_description_a_second_read_agrees_on_is_accepted_rule_and_all(tmp_path
         h = _field(path, first, box)
         _judge(h, parse_text, two, DESCRIPTION_AGREED_CONFIDENCE)
         assert (h.notes == [AGREED_NOTE]) is agreed, first
+    # A run of its words agreeing, with more read around it ("repairs. MW"), is no whole
+    # agreement: as sure as any other, not the threshold.
+    short = _field(path, "Job 1234 repairs.", box)
+    more = [[Word(t, (10 * i, 0, 10 * i + 9, 30), 0.9, 1)
+             for i, t in enumerate(("Job", "1234", "repairs.", "MW"))]]
+    _judge(short, parse_text, more, DESCRIPTION_AGREED_CONFIDENCE)
+    assert short.notes == [AGREED_NOTE] and short.confidence == AGREED_CONFIDENCE
 
 
 def test_a_settled_policy_number_two_reads_agree_on_is_accepted(tmp_path):
@@ -360,6 +368,7 @@ def test_a_space_beside_a_1_its_glyphs_do_not_show_gets_no_choices_read(tmp_path
                max(w.y1 for w in row))
         return _field(path, value, box)
 
+    assert len(glyph_spans(page.image, field(rows[0], "").bbox)) == 11  # cut one by one
     assert _unshown_space(page, field(rows[0], "67 AWZ FY 1488"))
     assert not _unshown_space(page, field(rows[0], "67 AWZ FY1488"))  # no space by a 1
     assert not _unshown_space(page, field(rows[1], "WC 1459413"))

@@ -185,5 +185,7 @@ def test_the_end_of_a_two_line_e_mail_label_is_not_the_addresss_start():
     mail = [word("angela", (1386, 514, 1487, 547)), word("@greatlakes.com", (1503, 509, 1778, 556))]
     row = [*label, word("s.", (1343, 534, 1361, 551), 0.36), *mail]
     assert [w.text for w in glued(row, 4, 1239)] == ["angela", "@greatlakes.com"]
+    touching = [*label, word("s.", (1339, 534, 1357, 551), 0.36), *mail]  # boxes overlap
+    assert [w.text for w in glued(touching, 4, 1239)] == ["angela", "@greatlakes.com"]
     own = [*label, word("a.", (1350, 514, 1380, 547)), *mail]
     assert [w.text for w in glued(own, 4, 1239)] == ["a.", "angela", "@greatlakes.com"]

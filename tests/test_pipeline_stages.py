@@ -764,6 +764,13 @@ def test_colored_marks_drop_out_and_black_print_stays():
     assert gray[5, 390] >= 250  # the cream sheet is white balanced: paper, no ink
     gray_page = np.tile(np.array([128, 128, 128], np.uint8), (10, 10, 1))
     assert np.array_equal(pp.drop_color(gray_page), pp.luminance(gray_page))
+    # A cream sheet, its tint the only color: white balanced, nothing to drop.
+    cream = np.tile(np.array([255, 230, 190], np.uint8), (40, 40, 1))
+    assert pp.drop_color(cream).min() >= 250
+    # Red ink is one ink on both sides of hue 0 (neither half alone is enough pixels).
+    red = np.tile(paper, (100, 40, 1))
+    red[0:6, :], red[6:12, :] = (200, 40, 45), (200, 45, 40)  # 240 pixels each
+    assert pp.drop_color(red)[0:12].min() >= 235
 
 
 def test_ballpoint_initials_over_a_line_of_type_leave_the_type_alone():

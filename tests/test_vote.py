@@ -45,6 +45,13 @@ def test_unanimous_clean_values_are_as_sure_as_such_fields_proved():
                for f in base.fields.values())
 
 
+def test_unanimity_of_readings_one_of_which_doubted_is_not_enough():
+    # A fax's 3,000,000 read 2,000,000 by all three readings, one of them at 0.23.
+    base = _ex(limit=(2000000, 0.84))
+    vote(base, [_ex(limit=(2000000, 0.23)), _ex(limit=(2000000, 0.7))])
+    assert base.fields[LIMIT].confidence == 0.84
+
+
 def test_a_value_every_other_reading_contradicts_is_less_sure():
     base = _ex(limit=(1000000, 0.84))
     vote(base, [_ex(limit=(3000000, 0.5)), _ex(limit=(3600000, 0.4))])
@@ -120,6 +127,14 @@ def test_an_amount_a_check_found_odd_is_the_majoritys_when_theirs_is_not():
     vote(base, [_ex(limit=(1000000, 0.7)), _ex(limit=(1000000, 0.5))])
     assert base.fields[LIMIT].value == 1000000
     assert base.fields[LIMIT].notes == ["read so by 2 of 3 readings"]
+    # Nor when something odd was found about the majority's too.
+    odd = _ex(limit=(106, 0.0))
+    odd.fields[LIMIT].notes.append("not a usual limit amount")
+    w = [_ex(limit=(1000007, 0.7)), _ex(limit=(1000007, 0.5))]
+    for x in w:
+        x.fields[LIMIT].notes.append("not a usual limit amount")
+    vote(odd, w)
+    assert odd.fields[LIMIT].value == 106
     # Nothing odd found about the base's: it stays, less sure.
     clean = _ex(limit=(1000000, 0.6))
     vote(clean, [_ex(limit=(5000, 0.7)), _ex(limit=(5000, 0.68))])
