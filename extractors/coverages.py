@@ -8,6 +8,7 @@ from extractors.cells import amount_like, col_words, first_line, printed_sign_en
 from extractors.checkbox import is_checked, judge_box
 from extractors.fields import (
     Collector,
+    cell_has_faint_ink,
     cell_has_ink,
     date_words,
     join_words,
@@ -195,7 +196,10 @@ class PolicyReader:
                 value, fit = True, 0.3
             ocr = None
             if not words:
-                ink = cell_has_ink(self.layout, self._cell(colname, (y0, y1)) or (0, 0, 0, 0))
+                cell = self._cell(colname, (y0, y1)) or (0, 0, 0, 0)
+                # A thin "Y" at 150 dpi is light gray: no blank either (three read as
+                # blanks at 0.97 on a scan of seed 9999).
+                ink = cell_has_ink(self.layout, cell) or cell_has_faint_ink(self.layout, cell)
                 if ink:
                     # Printing that OCR did not read: not a blank.  Read it alone if we may.
                     self._reread(colname, (y0, y1), "YNX/A")

@@ -153,6 +153,9 @@ def median_height(words: Iterable[Word], default: float = 30.0) -> float:
 
 
 INK_GRAY = 110  # darker than this is printing, in a cleaned page image
+# Lighter printing: a thin face's lone "Y" at 150 dpi has some 15 pixels under INK_GRAY and
+# over a hundred under FAINT_GRAY, where a blank cell of the same scan has none under 200.
+FAINT_GRAY = 170
 
 
 def cell_has_ink(layout: PageLayout, bbox: BBox) -> bool | None:
@@ -171,3 +174,15 @@ def cell_has_ink(layout: PageLayout, bbox: BBox) -> bool | None:
         return False
     dark = int((crop < INK_GRAY).sum())
     return dark > max(25, 0.004 * crop.size)
+
+
+def cell_has_faint_ink(layout: PageLayout, bbox: BBox) -> bool:
+    """Whether a scanned cell ``cell_has_ink`` finds empty holds light printing: enough
+    pixels under FAINT_GRAY to be a glyph's strokes, not a speck."""
+    img = layout.page.image
+    if img is None:
+        return False
+    x0, y0, x1, y1 = (int(v) for v in bbox)
+    dx, dy = layout.page.typed_offset
+    crop = img[max(0, y0 + dy + 5):max(0, y1 + dy - 5), max(0, x0 + dx + 6):max(0, x1 + dx - 6)]
+    return crop.size > 0 and int((crop < FAINT_GRAY).sum()) > max(40, 0.003 * crop.size)

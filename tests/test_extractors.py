@@ -329,3 +329,20 @@ def test_the_band_above_auto_is_not_taken_for_the_header_row():
     grid = find_grid(layout, find_skeleton(layout))
     assert grid is not None and grid.top == 1380
     assert grid.cols["H_POLNUM"] == (910, 1320)
+
+
+def test_a_light_gray_mark_in_a_cell_is_printing_not_a_blank():
+    # A thin face's lone "Y" at 150 dpi: a few pixels under the ink gray, over a hundred
+    # under the faint one (seed 9999: three such marks read as blank cells at 0.97).
+    import cv2
+
+    from extractors.fields import cell_has_faint_ink, cell_has_ink
+
+    img = np.full((200, 300), 250, np.uint8)
+    cv2.putText(img, "Y", (40, 140), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 150, 2, cv2.LINE_AA)
+    img[60:62, 200:202] = 120  # a speck in the blank cell
+    page = PageContent(number=1, width=300, height=200, words=[], source="ocr", image=img)
+    layout = build_layout(page)
+    mark, blank = (0, 0, 150, 200), (150, 0, 300, 200)
+    assert not cell_has_ink(layout, mark) and cell_has_faint_ink(layout, mark)
+    assert not cell_has_ink(layout, blank) and not cell_has_faint_ink(layout, blank)
