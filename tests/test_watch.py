@@ -185,10 +185,30 @@ def test_two_watchers_on_one_inbox_share_it_without_duplicates(certificates, tmp
                                                                prefect_api):
     root = tmp_path / "root"
     _drop(root, certificates)
-    procs = [_start(["watch", "--root", str(root), "-w", "1"],
-                    _env(tmp_path / f"state{i}", PREFECT_API_URL=prefect_api),
-                    tmp_path, tmp_path / f"watch{i}.log") for i in range(2)]
-    for p in procs:
+
+    def start(i: int) -> subprocess.Popen:
+        return _start(["watch", "--root", str(root), "-w", "1"],
+                      _env(tmp_path / f"state{i}", PREFECT_API_URL=prefect_api),
+                      tmp_path, tmp_path / f"watch{i}.log")
+
+    def taking(i: int) -> None:  # the watcher has looked at the inbox
+        deadline = time.monotonic() + 120
+        while "taking " not in (tmp_path / f"watch{i}.log").read_text():
+            assert time.monotonic() < deadline, (tmp_path / f"watch{i}.log").read_text()
+            time.sleep(0.02)
+
+    # Both at work at once, whatever their start-up times (the first read all 30 before
+    # the second had looked, once): the first is paused, holding what it claimed, while
+    # the second starts, and both go on from the same moment.
+    first = start(0)
+    taking(0)
+    os.killpg(first.pid, signal.SIGSTOP)
+    try:
+        second = start(1)
+        taking(1)
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
+    for p in (first, second):
         assert p.wait(timeout=300) == 0
     logs = [(tmp_path / f"watch{i}.log").read_text() for i in range(2)]
     _assert_each_once(root, certificates)
