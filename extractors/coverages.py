@@ -26,12 +26,8 @@ from extractors.gridrules import (
 )
 from extractors.layout import PLACE_EDITS, LabelHit, PageLayout, place_hit
 from pipeline.record import policy_key
-from pipeline.reread import INSET
+from pipeline.reread import DATE_CHARS, INSET, MONEY_CHARS
 from pipeline.types import BBox, CheckBox, Reread, Word
-
-# What a date or an amount cell can hold, for reading it alone (pipeline.reread).
-DATE_CHARS = "0123456789/"
-MONEY_CHARS = "0123456789$,."
 
 
 class PolicyReader:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+import numpy as np
+
 from extractors.layout import LabelHit, PageLayout, group_rows
 from pipeline.types import BBox, FieldValue, Reread, Word
 
@@ -163,26 +165,28 @@ def cell_has_ink(layout: PageLayout, bbox: BBox) -> bool | None:
 
     The box is shrunk a little so the cell's ruled borders do not count.
     """
-    img = layout.page.image
-    if img is None:
+    crop = _inside(layout, bbox)
+    if crop is None:
         return None
-    x0, y0, x1, y1 = (int(v) for v in bbox)
-    dx, dy = layout.page.typed_offset  # a misprint's values sit this far off their cells
-    x0, y0, x1, y1 = x0 + dx, y0 + dy, x1 + dx, y1 + dy
-    crop = img[max(0, y0 + 5):max(0, y1 - 5), max(0, x0 + 6):max(0, x1 - 6)]
-    if crop.size == 0:
-        return False
-    dark = int((crop < INK_GRAY).sum())
-    return dark > max(25, 0.004 * crop.size)
+    return crop.size > 0 and int((crop < INK_GRAY).sum()) > max(25, 0.004 * crop.size)
 
 
 def cell_has_faint_ink(layout: PageLayout, bbox: BBox) -> bool:
     """Whether a scanned cell ``cell_has_ink`` finds empty holds light printing: enough
     pixels under FAINT_GRAY to be a glyph's strokes, not a speck."""
+    crop = _inside(layout, bbox)
+    return crop is not None and crop.size > 0 \
+        and int((crop < FAINT_GRAY).sum()) > max(40, 0.003 * crop.size)
+
+
+def _inside(layout: PageLayout, bbox: BBox) -> np.ndarray | None:
+    """A cell of the page image shrunk a little, so that its ruled borders do not count,
+    where the page's typed values sit (a misprint's are this far off their cells); None
+    for a text-layer page."""
     img = layout.page.image
     if img is None:
-        return False
+        return None
     x0, y0, x1, y1 = (int(v) for v in bbox)
     dx, dy = layout.page.typed_offset
-    crop = img[max(0, y0 + dy + 5):max(0, y1 + dy - 5), max(0, x0 + dx + 6):max(0, x1 + dx - 6)]
-    return crop.size > 0 and int((crop < FAINT_GRAY).sum()) > max(40, 0.003 * crop.size)
+    x0, y0, x1, y1 = x0 + dx, y0 + dy, x1 + dx, y1 + dy
+    return img[max(0, y0 + 5):max(0, y1 - 5), max(0, x0 + 6):max(0, x1 - 6)]

@@ -19,6 +19,7 @@ characters, where a look-alike pair stands, is that pair's one glyph.
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 from statistics import median
 
 import numpy as np
@@ -247,6 +248,30 @@ def _close(sa: list[tuple[int, int]], sb: list[tuple[int, int]], gap: float,
     if sb[0][0] - sa[-1][1] - gap <= slack:
         return True
     return pitch is not None and _center(sb[0]) - _center(sa[-1]) - pitch <= slack
+
+
+def space_unshown(image: np.ndarray, bbox: tuple[int, int, int, int], value: str) -> bool:
+    """Whether a space beside a 1 in a number's text is one its glyphs do not show: the
+    glyphs' centers there no further apart, by SPACE_MIN of a digit, than the number's
+    other neighbouring digits' (as ``respace`` tells a space); unshown too when the glyphs
+    cannot be matched to the characters.  A 1's ink is narrow: its side bearings look
+    like a space to OCR."""
+    ones = [i for i, c in enumerate(value)
+            if c == " " and "1" in value[i - 1:i] + value[i + 1:i + 2]]
+    if not ones:
+        return False
+    spans = glyph_spans(image, bbox)
+    chars = value.replace(" ", "")
+    if len(spans) != len(chars):
+        return True
+    at_space = {i - value[:i].count(" ") - 1 for i in ones}  # gap index: after that glyph
+    steps = [_center(b) - _center(a) for a, b in pairwise(spans)]
+    plain = [st for k, st in enumerate(steps) if k not in at_space and chars[k:k + 2].isdigit()]
+    widths = [b - a for (a, b), c in zip(spans, chars, strict=True) if c in _REF]
+    if len(plain) < 2 or len(widths) < 2:
+        return True
+    pitch, ref = median(plain), median(widths)
+    return any(steps[k] - pitch < SPACE_MIN * ref for k in at_space if k < len(steps))
 
 
 def respace(image: np.ndarray, words: list[Word], offset: tuple[int, int] = (0, 0)

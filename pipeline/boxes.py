@@ -99,19 +99,20 @@ def find_boxes(gray: np.ndarray, dpi: float = 300) -> list[CheckBox]:
         # sides drawn whole and straight, its corners inked (a letter's blob rounds them;
         # a "■ POLICY" and three X'd boxes of a 150-dpi scan of seed 9696 measured ring ink
         # 0.70-0.94, corners 0.33-0.69, sides 0.93-1.0 and straightness 1.0).
-        if inner > 0.75 and not (_ring_ink(crop) < 0.6 and _corner_ink(crop) >= 0.33) \
+        corners, straight = _corner_ink(crop), _straightness(crop > 0)
+        if inner > 0.75 and not (_ring_ink(crop) < 0.6 and corners >= 0.33) \
                 and not (min(top, bottom, left, right) >= SOLID_SIDES
-                         and _corner_ink(crop) >= 0.3 and _straightness(crop > 0) >= 0.98):
+                         and corners >= 0.3 and straight >= 0.98):
             continue
         # A "B", "8" or "s" can ink all four sides' strips and be as full as a marked box,
         # but some side curves away from the edge; erasing its "outline" leaves "+" or "-".
-        if _straightness(crop > 0) < 0.95:
+        if straight < 0.95:
             continue
         # In a bold face the curve can be too shallow to see, but a full box with round
         # corners is a letter (measured on scans: such letters had fill >= 0.57 and corner
         # ink 0.11; marked boxes, even faxed, fill <= 0.64 with corner ink >= 0.33, or fill
         # <= 0.43).
-        if inner >= 0.55 and _corner_ink(crop) < 0.2:
+        if inner >= 0.55 and corners < 0.2:
             continue
         out.append(CheckBox(bbox=(x, y, x + w, y + h), fill=round(inner, 4)))
     return _form_sized(out)

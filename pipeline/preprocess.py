@@ -89,7 +89,7 @@ def drop_color(rgb: np.ndarray) -> np.ndarray:
     # Bins centred on red, whose hue wraps round at 0: one red ink is one bin.
     width = 256 // HUE_BINS
     hue = ((hue[:, 0, 0].astype(np.int32) + width // 2) % 256) // width
-    ink = ink_darkening(h, c, hue, 255.0)[hue]
+    ink = ink_darkening(h, c, hue)[hue]
     # A colored pixel counts from CHROMA_FROM, fully CHROMA_RAMP above; once its ink is
     # known, from its soft edge on, fully half that above (a scanner's noise on gray print
     # is ~10-20 of chroma, and with a known ink the weight only undoes that ink).
@@ -111,17 +111,17 @@ def _hi_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi, cv2.subtract(hi, cv2.min(cv2.min(r, g), b))
 
 
-def ink_darkening(hi: np.ndarray, chroma: np.ndarray, hue: np.ndarray, paper: float
-                  ) -> np.ndarray:
+def ink_darkening(hi: np.ndarray, chroma: np.ndarray, hue: np.ndarray) -> np.ndarray:
     """Per hue bin, how much the bin's ink darkens the brightest channel per unit of chroma
-    (0 where no ink is seen): the median over its strongly colored, light pixels, which are
-    the ink on paper (print under ink is darker; a mixed edge is less colored)."""
+    (0 where no ink is seen), on a page white-balanced to 255: the median over its
+    strongly colored, light pixels, which are the ink on paper (print under ink is darker;
+    a mixed edge is less colored)."""
     k = np.zeros(HUE_BINS, np.float32)
-    strong = (chroma > CHROMA_INK) & (hi > 0.45 * paper)
+    strong = (chroma > CHROMA_INK) & (hi > 0.45 * 255)
     for i in range(HUE_BINS):
         m = strong & (hue == i)
         if np.count_nonzero(m) >= INK_PIXELS:
-            k[i] = np.clip(np.median((paper - hi[m]) / chroma[m]), 0, K_MAX)
+            k[i] = np.clip(np.median((255 - hi[m]) / chroma[m]), 0, K_MAX)
     return k
 
 

@@ -44,12 +44,9 @@ def binarize(crop: np.ndarray) -> np.ndarray:
     return out
 
 
-def _amount(charset: str) -> bool:
-    """An amount's cell (digits, "$", "," and "." only)."""
-    return bool(charset) and set(charset) <= _AMOUNT_CHARS
-
-
-_AMOUNT_CHARS = frozenset("0123456789$,.")
+# What a date or an amount cell can hold, for reading it alone.
+DATE_CHARS = "0123456789/"
+MONEY_CHARS = "0123456789$,."
 
 
 def _likelier_amount(first: list[Word], second: list[Word]) -> list[Word]:
@@ -82,7 +79,7 @@ def reread(pages: list[PageContent], requests: list[Reread], *, timeout: float) 
     for (charset, model), items in groups.items():
         extra = f"-c tessedit_char_whitelist={charset}" if charset else ""
         found = read_crops([c for _, c in items], timeout=timeout, extra=extra, model=model)
-        if model == tesseract.STANDARD and _amount(charset):
+        if model == tesseract.STANDARD and charset == MONEY_CHARS:
             other = read_crops([c for _, c in items], timeout=timeout, extra=extra,
                                model=tesseract.FAST)
             found = [_likelier_amount(a, b) for a, b in zip(found, other, strict=True)]

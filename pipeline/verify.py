@@ -21,7 +21,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from extractors.glyphs import SPACE_MIN, glyph_spans
+from extractors.glyphs import space_unshown
 from extractors.layout import group_rows
 from extractors.normalize import (
     parse_flag,
@@ -130,28 +130,10 @@ def _digits_spaced(v: str) -> bool:
 
 
 def _unshown_space(page: PageContent, f: FieldValue) -> bool:
-    """A space beside a 1 in a policy number that its glyphs do not show: a 1's ink is
-    narrow, so its side bearings look like a space, and OCR puts one there ("67 AWZ FY
-    1488", accepted, seed 6363).  Shown is a space that puts the glyphs' centers a good
-    part of a digit further apart than the number's other neighbours (SPACE_MIN, as
-    extractors/glyphs.py:respace); unshown too when the glyphs cannot be matched."""
-    v = str(f.value)
-    ones = [i for i, c in enumerate(v) if c == " " and "1" in v[i - 1:i] + v[i + 1:i + 2]]
-    if not ones or page.image is None:
-        return False
-    spans = glyph_spans(page.image, f.bbox)
-    chars = v.replace(" ", "")
-    if len(spans) != len(chars):
-        return True
-    at_space = {i - v[:i].count(" ") - 1 for i in ones}  # gap index: after that glyph
-    centers = [(a + b) / 2 for a, b in spans]
-    steps = [b - a for a, b in pairwise(centers)]
-    plain = [st for k, st in enumerate(steps) if k not in at_space and chars[k:k + 2].isdigit()]
-    widths = [b - a for (a, b), c in zip(spans, chars, strict=True) if c in "2345679"]
-    if len(plain) < 2 or len(widths) < 2:
-        return True
-    pitch, ref = float(np.median(plain)), float(np.median(widths))
-    return any(steps[k] - pitch < SPACE_MIN * ref for k in at_space if k < len(steps))
+    """A space beside a 1 in a policy number that its glyphs do not show
+    (``extractors.glyphs.space_unshown``): a 1's ink is narrow, so its side bearings look
+    like a space, and OCR puts one there ("67 AWZ FY 1488", accepted, seed 6363)."""
+    return page.image is not None and space_unshown(page.image, f.bbox, str(f.value))
 
 
 def _line_height(page: PageContent, bbox: tuple[int, int, int, int]) -> int:
@@ -170,6 +152,7 @@ class _Todo:
     crop: np.ndarray
     model: str
     choices: bool  # read with the LSTM's alternatives for each character (_weighed)
+    sure: float = AGREED_CONFIDENCE  # what a plain agreement raises it to
 
 
 def second_read(pages: list[PageContent], *extractions: Extraction, timeout: float,
@@ -186,10 +169,11 @@ def second_read(pages: list[PageContent], *extractions: Extraction, timeout: flo
             continue
         if not wanted(path, f):
             continue
-        if page.bilevel and field_family(path) == "policy_numbers":
+        family = field_family(path)
+        if page.bilevel and family == "policy_numbers":
             continue  # a fax: two reads of the same broken pixels (its vote decides)
         x0, y0, x1, y1 = f.bbox
-        line = _line_height(page, f.bbox) if field_family(path) == "addresses" else y1 - y0
+        line = _line_height(page, f.bbox) if family == "addresses" else y1 - y0
         if x1 <= x0 or y1 <= y0 or line > MAX_HEIGHT or y1 - y0 > ADDRESS_LINES * line:
             continue
         h, w = page.image.shape
@@ -202,9 +186,13 @@ def second_read(pages: list[PageContent], *extractions: Extraction, timeout: flo
             # A fax page is black and white already, softened, and read by the standard
             # model: thresholded again its thin strokes break (pipeline/reread.py).
             model = tesseract.STANDARD if page.bilevel else tesseract.FAST
+            # A description agreed on is as sure as its threshold; not a fax's, whose
+            # two reads see the same broken pixels.
+            sure = DESCRIPTION_AGREED_CONFIDENCE if not page.bilevel and \
+                family == "description_of_operations" else AGREED_CONFIDENCE
             todo.append(_Todo(f, parser, crop if page.bilevel else binarize(crop), model,
                               choices=not page.bilevel and _weighed(f)
-                              and not _unshown_space(page, f)))
+                              and not _unshown_space(page, f), sure=sure))
     if not todo:
         return 0
     for model, choices in {(t.model, t.choices) for t in todo}:
@@ -216,10 +204,7 @@ def second_read(pages: list[PageContent], *extractions: Extraction, timeout: flo
                 _judge_choices(t.f, t.parser, found)
             continue
         for t, words in zip(mine, read_crops(crops, timeout=timeout, model=model), strict=True):
-            # Not a fax's: its two reads see the same broken pixels.
-            sure = DESCRIPTION_AGREED_CONFIDENCE if model == tesseract.FAST and \
-                field_family(t.f.path) == "description_of_operations" else AGREED_CONFIDENCE
-            _judge(t.f, t.parser, group_rows(words), sure)
+            _judge(t.f, t.parser, group_rows(words), t.sure)
     return len(todo)
 
 
@@ -240,7 +225,6 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]],
     words = [w for row in rows for w in row]
     text = " ".join(w.text for w in words)
     lines = _joined(rows)
-    ruled = " ".join(" ".join(w.text for w in row).strip(_RULE_JUNK + " ") for row in rows)
     if parser is parse_flag:
         # A mark: the whole reading must be it, read from ink.  An empty reading, or a
         # rule's fragment stripped to nothing, parses as "no mark" and would agree with any
@@ -248,6 +232,7 @@ def _judge(f: FieldValue, parser: Callable, rows: list[list[Word]],
         value, fit = parse_flag(lines)
         fits = [fit] if lines and value == f.value and fit >= 0.9 else []
     else:
+        ruled = " ".join(" ".join(w.text for w in row).strip(_RULE_JUNK + " ") for row in rows)
         whole = [fit for value, fit in map(parser, (text, lines, ruled))
                  if value is not None and value == f.value]
         runs = [" ".join(w.text for w in words[i:i + k]).strip(_EDGE_JUNK + " ")
